@@ -1,0 +1,123 @@
+"""The ``kuomian`` command line (shared/data-contract.md, "Command line").
+
+Exit status 0 on success; otherwise non-zero with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from analytics import store
+
+
+class CliError(Exception):
+    """An error the user can act on; printed as one line."""
+
+
+def _date(text: str) -> dt.date:
+    from analytics.textnorm import clean, parse_date
+
+    d = parse_date(clean(text))
+    if d is None:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)")
+    return d
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from analytics.demo import generate_demo
+
+    t0 = time.perf_counter()
+    summary = generate_demo(Path(args.out), persons=args.persons, seed=args.seed)
+    print(f"示例市 demo region written to {args.out} in {time.perf_counter() - t0:.1f}s: "
+          f"{summary.get('persons', args.persons)} persons", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from analytics.ingest import import_batches, report_frame
+
+    t0 = time.perf_counter()
+    results = import_batches(args.batches, db=args.db)
+    frame = report_frame(results)
+    frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    for r in results:
+        for notice in r.notices:
+            print(f"{r.batch}: {notice}", file=sys.stderr)
+    totals = frame[["read", "accepted", "duplicates", "problems", "warnings"]].sum()
+    print(f"imported {len(results)} batch(es), {len(frame)} file(s) in "
+          f"{time.perf_counter() - t0:.1f}s: read {totals['read']} = accepted "
+          f"{totals['accepted']} + duplicates {totals['duplicates']} + problems "
+          f"{totals['problems']}; warnings {totals['warnings']}", file=sys.stderr)
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    from analytics.registry.build import build_registry
+
+    t0 = time.perf_counter()
+    info = build_registry(db=args.db, as_of=args.as_of, debug=args.debug)
+    print(f"registry built for {info['as_of']} (version {info['version']}) in "
+          f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from analytics.exports import export
+
+    n = export(args.what, db=args.db, out=Path(args.out), level=args.level, as_of=args.as_of)
+    print(f"{n} rows written to {args.out}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kuomian", description="基本养老保险扩面增效实名库 / "
+                                "pension coverage-expansion registry")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="write a synthetic region (示例市) as batches")
+    d.add_argument("--out", required=True)
+    d.add_argument("--persons", type=int, default=120_000)
+    d.add_argument("--seed", type=int, default=2025)
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("import", help="import batch folders (or .zip files)")
+    i.add_argument("batches", nargs="+")
+    i.add_argument("--db", default=None)
+    i.set_defaults(func=cmd_import)
+
+    b = sub.add_parser("build", help="build the registry for a date (default: latest)")
+    b.add_argument("--db", default=None)
+    b.add_argument("--as-of", type=_date, default=None)
+    b.add_argument("--debug", action="store_true", help="print each step's SQL, rows and time")
+    b.set_defaults(func=cmd_build)
+
+    e = sub.add_parser("export", help="write a CSV")
+    e.add_argument("what", choices=["targets", "kpi", "problems", "entities", "imports"])
+    e.add_argument("--db", default=None)
+    e.add_argument("--out", required=True)
+    e.add_argument("--level", choices=["city", "street", "community"], default="city")
+    e.add_argument("--as-of", type=_date, default=None)
+    e.set_defaults(func=cmd_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "db", None) is None and args.command != "demo":
+        args.db = str(store.default_db())
+    try:
+        args.func(args)
+    except Exception as exc:  # one line for the user; bugs show their type for reporting
+        from analytics.config import ConfigError
+        from analytics.ingest import ImportRejected
+
+        known = (ImportRejected, CliError, ConfigError, FileNotFoundError, ValueError)
+        text = " ".join(str(exc).split()) if isinstance(exc, known) else \
+            f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        print(f"kuomian {args.command}: {text}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

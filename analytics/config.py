@@ -1,0 +1,119 @@
+"""Configuration: goals, group thresholds and region, read once from TOML.
+
+Defaults live in ``analytics/config/kuomian.toml``; a file named by the
+``KUOMIAN_CONFIG`` environment variable (or passed to :func:`load_config`)
+overrides any of its keys.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(__file__).parent / "config"
+DEFAULTS = CONFIG_DIR / "kuomian.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing a value or has one of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Goal:
+    year: int
+    coverage: float
+    structure: float
+
+
+@dataclass(frozen=True)
+class GroupRules:
+    income_threshold: float
+    stable_employment_months: int
+    platform_occupations: tuple[str, ...]
+    freelance_practice_types: tuple[str, ...]
+    subsidy_categories: tuple[str, ...]
+    other_categories: tuple[str, ...]
+    severe_disability_levels: tuple[str, ...]
+    primary_group_order: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    region_code: str
+    region_name: str
+    goals: tuple[Goal, ...]
+    groups: GroupRules
+    sources_extend: str
+
+    def goal(self, year: int) -> Goal:
+        for g in self.goals:
+            if g.year == year:
+                return g
+        raise ConfigError(f"没有 {year} 年的目标 (no goal for {year})")
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _build(raw: dict[str, Any]) -> Config:
+    try:
+        goals = tuple(
+            Goal(int(year), float(g["coverage"]), float(g["structure"]))
+            for year, g in sorted(raw["goals"].items())
+        )
+        gr = raw["groups"]
+        groups = GroupRules(
+            income_threshold=float(gr["income_threshold"]),
+            stable_employment_months=int(gr["stable_employment_months"]),
+            platform_occupations=tuple(gr["platform_occupations"]),
+            freelance_practice_types=tuple(gr["freelance_practice_types"]),
+            subsidy_categories=tuple(gr["subsidy_categories"]),
+            other_categories=tuple(gr["other_categories"]),
+            severe_disability_levels=tuple(gr["severe_disability_levels"]),
+            primary_group_order=tuple(int(g) for g in gr["primary_group_order"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"配置文件有误 (bad configuration): {exc!r}") from exc
+    if sorted(groups.primary_group_order) != list(range(1, 9)):
+        raise ConfigError("primary_group_order must list the groups 1..8 once each")
+    for g in goals:
+        if not (0 < g.coverage <= 1 and 0 < g.structure <= 1):
+            raise ConfigError(f"goal {g.year}: rates must be fractions in (0, 1]")
+    region = str(raw.get("region_code", "") or "")
+    if region and not (len(region) == 6 and region.isdigit()):
+        raise ConfigError(f"region_code must be 6 digits, got {region!r}")
+    return Config(
+        region_code=region,
+        region_name=str(raw.get("region_name", "") or ""),
+        goals=goals,
+        groups=groups,
+        sources_extend=str(raw.get("sources", {}).get("extend", "") or ""),
+    )
+
+
+@lru_cache(maxsize=8)
+def _load(path: str | None) -> Config:
+    raw = tomllib.loads(DEFAULTS.read_text(encoding="utf-8"))
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"配置文件不存在 (config file not found): {p}")
+        raw = _merge(raw, tomllib.loads(p.read_text(encoding="utf-8")))
+    return _build(raw)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The configuration: defaults, overridden by ``path`` or ``$KUOMIAN_CONFIG``."""
+    chosen = str(path) if path else os.environ.get("KUOMIAN_CONFIG") or None
+    return _load(chosen)
