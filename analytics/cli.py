@@ -110,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one line for the user; bugs show their type for reporting
         from analytics.config import ConfigError
         from analytics.ingest import ImportRejected
+        from analytics.registry.build import BuildError
 
-        known = (ImportRejected, CliError, ConfigError, FileNotFoundError, ValueError)
+        known = (ImportRejected, BuildError, CliError, ConfigError, FileNotFoundError,
+                 ValueError)
         text = " ".join(str(exc).split()) if isinstance(exc, known) else \
             f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         print(f"kuomian {args.command}: {text}", file=sys.stderr)

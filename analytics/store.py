@@ -94,9 +94,22 @@ def connect(db: str | Path | None = None, read_only: bool = False) -> duckdb.Duc
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    row = one(con, "SELECT value FROM meta WHERE key = ?", [key])
     return row[0] if row else None
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple | None:
+    """The first row of a query (the result is read to the end, as DuckDB asks)."""
+    rows = con.execute(sql, params).fetchall() if params is not None else \
+        con.execute(sql).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> object:
+    """The first value of the first row of a query, or None."""
+    row = one(con, sql, params)
+    return row[0] if row else None

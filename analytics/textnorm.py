@@ -75,10 +75,12 @@ def parse_date(value: str) -> dt.date | None:
             return day if day.year >= 1900 else None
     m = _SERIAL.match(value)
     if m and 1 <= int(m[1]) <= 2958465:
-        # Excel's day 60 is the 29 February 1900 that never was; serials from
-        # 61 on are right with the 1899-12-30 epoch, earlier ones are not used.
+        # Excel's day 60 is the 29 February 1900 that never was: serials from
+        # 61 on are right with the 1899-12-30 epoch, 1..59 count from 1899-12-31.
         serial = int(m[1])
-        return _EXCEL_EPOCH + dt.timedelta(days=serial) if serial > 60 else None
+        if serial == 60:
+            return None
+        return _EXCEL_EPOCH + dt.timedelta(days=serial if serial > 60 else serial + 1)
     return None
 
 

@@ -1,0 +1,103 @@
+"""``kuomian export``: the contract's CSV files, read from one registry version.
+
+Columns come first exactly as shared/data-contract.md lists them; more follow.
+Files are UTF-8 with a header row; rates are exact (no rounding); empty means
+no value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from analytics import store
+from analytics.registry.build import version_for
+
+TARGET_COLUMNS = ["id_number", "target_type", "groups", "street_code", "community_code", "score",
+                  "rank"]
+KPI_COLUMNS = ["code", "name", "legal_population", "insured", "coverage_rate", "contributors",
+               "employee_contributors", "structure_ratio", "coverage_gap_2025",
+               "structure_gap_2025", "coverage_gap_2035", "structure_gap_2035"]
+PROBLEM_COLUMNS = ["source_file", "row_number", "kind", "reason", "id_number", "raw", "severity"]
+ENTITY_COLUMNS = ["uscc", "entity_name", "street_code", "tax_status", "employees", "reason"]
+IMPORT_COLUMNS = ["batch", "as_of", "source_file", "kind", "read", "accepted", "duplicates",
+                  "problems", "warnings"]
+
+
+TARGETS_SQL = """
+        SELECT id_number, target_type, nullif(groups_text, '') AS groups, street_code, community_code,
+               score, rank, name, primary_group, reasons, action, action_rule,
+               survey_result, last_survey_date, claim_to_verify, model
+        FROM reg_targets_ranked WHERE version = ? ORDER BY rank"""
+
+
+KPI_SQL = f"""
+        SELECT {', '.join(KPI_COLUMNS)}, level, population, targets_enroll, targets_upgrade,
+               targets_resume, target_entities
+        FROM reg_kpi WHERE version = ? AND level = ? ORDER BY code"""
+
+
+ENTITIES_SQL = f"""
+        SELECT {', '.join(ENTITY_COLUMNS)}, community_code, entity_type, operator_id_number,
+               registration_status
+        FROM reg_entities WHERE version = ? ORDER BY uscc"""
+
+
+# Problems and warnings of the files a registry for $d reads: the batch in force
+# for each state kind and every batch up to it for the event kinds.
+PROBLEMS_SQL = f"""
+        WITH in_force AS (
+            SELECT kind, max(as_of) AS as_of FROM import_files WHERE as_of <= $d GROUP BY kind
+        )
+        SELECT {', '.join('p.' + c for c in PROBLEM_COLUMNS)}, p.batch, p.as_of, p.field, p.message
+        FROM problems p JOIN in_force f USING (kind)
+        WHERE (p.kind IN ('death', 'survey') AND p.as_of <= $d) OR p.as_of = f.as_of
+        ORDER BY p.as_of, p.batch, p.source_file, p.row_number,
+                 CASE p.severity WHEN 'error' THEN 0 ELSE 1 END, p.reason, p.field"""
+
+
+IMPORTS_SQL = f"""
+        SELECT {', '.join(IMPORT_COLUMNS)}, encoding, sheet, header_row
+        FROM import_files ORDER BY as_of, batch, source_file, kind"""
+
+
+def _problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.date:
+    if as_of is not None:
+        return as_of
+    try:
+        return version_for(con)[1]
+    except Exception:  # no registry built yet: the problems of the newest import
+        latest = store.scalar(con, "SELECT max(as_of) FROM import_files")
+        if latest is None:
+            raise ValueError("数据库中没有已导入的批次 (nothing imported yet)") from None
+        return latest
+
+
+def export(what: str, db: str | Path | None, out: Path, level: str = "city",
+           as_of: dt.date | None = None) -> int:
+    """Write one export CSV; returns the number of rows."""
+    con = store.connect(db, read_only=True)
+    try:
+        if what == "imports":
+            sql, params = IMPORTS_SQL, []
+        elif what == "problems":
+            sql, params = PROBLEMS_SQL, {"d": _problems_date(con, as_of)}
+        else:
+            version, _ = version_for(con, as_of)
+            if what == "targets":
+                sql, params = TARGETS_SQL, [version]
+            elif what == "kpi":
+                sql, params = KPI_SQL, [version, level]
+            elif what == "entities":
+                sql, params = ENTITIES_SQL, [version]
+            else:
+                raise ValueError(f"unknown export {what!r}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rel = con.sql(sql, params=params)
+        # DuckDB writes integers as integers, NULL as empty and doubles exactly.
+        rel.to_csv(str(out), header=True, sep=",")
+        return store.scalar(con, f"SELECT count(*) FROM ({sql})", params)
+    finally:
+        con.close()
