@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics import store
 from analytics.config import load_config
 from analytics.ids import gender as id_gender
-from analytics.ids import normalize_id, normalize_uscc
+from analytics.ids import normalize_id, normalize_ids, normalize_uscc
 from analytics.readers import TABULAR, Sheet, UnreadableFile, read_csv, read_sheet, workbook_sheets
 from analytics.sources import Field, Kind, Sources, load_sources
 from analytics.textnorm import clean, header_key, parse_date, parse_number
@@ -100,7 +103,7 @@ class BatchResult:
     source_path: str
     files: list[FileReport] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
-    accepted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    accepted: dict[str, pd.DataFrame] = field(default_factory=dict)
     boundaries: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
@@ -326,10 +329,10 @@ def check_value(f: Field, text: str, ctx: Context, sources: Sources) -> tuple[An
 
 # ---------------------------------------------------------------- rows
 
-def _is_total(cells: list[str]) -> bool:
-    for c in cells:
-        word = re.sub(r"\s+", "", clean(c)).rstrip(":：")
-        if word in _TOTAL_WORDS:
+def _is_total(cleaned: list[str]) -> bool:
+    """A total row: one of its (cleaned) cells says 合计, 总计 or 小计."""
+    for c in cleaned:
+        if "计" in c and re.sub(r"\s+", "", c).rstrip(":：") in _TOTAL_WORDS:
             return True
     return False
 
@@ -347,35 +350,40 @@ def _raw_json(headers: list[str], cells: list[str]) -> str:
 
 @dataclass
 class KindState:
-    """What a batch has accepted of one kind so far (across its files)."""
+    """What a batch has accepted of one kind so far (across its files, in order)."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    full: set[tuple] = field(default_factory=set)
-    keys: dict[tuple, tuple] = field(default_factory=dict)
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    keys: dict[tuple, tuple] = field(default_factory=dict)  # key -> the accepted row's values
 
 
-class RowChecker:
-    """Checks the rows of one table, in order, against what the batch accepted."""
+_FULLWIDTH = "[\uff01-\uff5e\u3000]"
+_TRIM_CHARS = " \t\u3000\u00a0\u200b\ufeff\r\n"
+
+
+def clean_column(values: list[str]) -> np.ndarray:
+    """clean() over a column, vectorized with Arrow (an object array of str)."""
+    arr = pa.array(values, type=pa.string())
+    arr = pc.utf8_trim(arr, characters=_TRIM_CHARS)
+    out = arr.to_numpy(zero_copy_only=False).astype(object)
+    wide = np.flatnonzero(pc.match_substring_regex(arr, _FULLWIDTH).to_numpy(
+        zero_copy_only=False))
+    for i in wide:
+        out[i] = clean(out[i])
+    return out
+
+
+class TableChecker:
+    """Checks the rows of one table against the contract and what the batch
+    already accepted of its kind.
+
+    Values are checked column by column, each distinct value once; only the
+    duplicate/conflict decision runs row by row, because it depends on the rows
+    accepted before (settled reading: the earlier row stays)."""
 
     def __init__(self, table: Table, ctx: Context, sources: Sources, state: KindState,
                  report: FileReport, issues: list[Issue]) -> None:
         self.table, self.ctx, self.sources = table, ctx, sources
         self.state, self.report, self.issues = state, report, issues
-        kind = table.kind
-        self.plan = [(f, table.columns.get(f.name)) for f in kind.fields]
-        self.key_idx = [i for i, (f, _) in enumerate(self.plan) if f.name in kind.key]
-        self.id_col = table.columns.get("id_number", table.columns.get("operator_id_number"))
-        # Values repeat (enums, dates, codes): check each distinct one once.
-        self._cache: dict[tuple[str, str], tuple[Any, str | None]] = {}
-
-    def _check(self, f: Field, text: str) -> tuple[Any, str | None]:
-        key = (f.name, text)
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = check_value(f, text, self.ctx, self.sources)
-            if f.type not in ("id", "uscc", "text"):
-                self._cache[key] = hit
-        return hit
 
     def _issue(self, row_number: int, cells: list[str], reason: str, severity: str,
                field_name: str, message: str, id_number: str) -> None:
@@ -383,80 +391,136 @@ class RowChecker:
             self.table.source_file, row_number, self.table.kind.name, reason, id_number,
             _raw_json(self.table.headers, cells), severity, field_name, message))
 
-    def row(self, row_number: int, cells: list[str]) -> None:
-        self.report.read += 1
-        values: dict[str, Any] = {}
-        compare: list[Any] = []
-        errors: list[tuple[int, str, str]] = []  # (rank, reason, field)
-        warnings: list[tuple[str, str, str]] = []  # (reason, field, text)
-        for f, col in self.plan:
-            text = clean(cells[col]) if col is not None and col < len(cells) else ""
-            if text == "":
-                if f.required:
-                    errors.append((_REASON_RANK["missing_value"], "missing_value", f.name))
-                values[f.name] = None
-                compare.append(None)
+    def run(self) -> None:
+        t, kind = self.table, self.table.kind
+        data = t.sheet.rows[t.header_row + 1:]
+        if not data:
+            return
+        width = max(len(t.headers), max(len(c) for _, c in data))
+        columns = [clean_column([c[i] if i < len(c) else "" for _, c in data])
+                   for i in range(width)]
+        blank = np.logical_and.reduce([col == "" for col in columns])
+        total = np.zeros(len(data), dtype=bool)
+        for col in columns:
+            for i in np.flatnonzero(np.fromiter(("计" in v for v in col), bool, len(col))):
+                if re.sub(r"\s+", "", col[i]).rstrip(":：") in _TOTAL_WORDS:
+                    total[i] = True
+        # Blank and total rows are not data and are not read (settled reading).
+        keep = np.flatnonzero(~blank & ~total)
+        n = len(keep)
+        self.report.read += n
+        if n == 0:
+            return
+        numbers = np.array([data[i][0] for i in keep])
+        fields = kind.fields
+        no_error = len(REASONS)
+        ranks = np.full((len(fields), n), no_error, dtype=np.int16)
+        values: list[np.ndarray] = []
+        compare: list[np.ndarray] = []
+        warn: list[tuple[int, np.ndarray]] = []  # (field index, rows with an unreadable value)
+        texts: list[np.ndarray] = []
+        for j, f in enumerate(fields):
+            col = t.columns.get(f.name)
+            text = columns[col][keep] if col is not None else np.full(n, "", dtype=object)
+            texts.append(text)
+            empty = text == ""
+            if f.required:
+                ranks[j, empty] = _REASON_RANK["missing_value"]
+            if f.type == "text":  # kept as written: nothing to check
+                val = text.copy()
+                val[empty] = None
+                values.append(val)
+                compare.append(val)
                 continue
-            value, reason = self._check(f, text)
-            if reason is None:
-                values[f.name] = value
-                compare.append(value)
-            elif f.required or reason == "out_of_region":
-                errors.append((_REASON_RANK[reason], reason, f.name))
-                values[f.name] = value
-                compare.append(value)
+            uniques = [u for u in pd.unique(text) if u != ""]
+            if f.type == "id":
+                checked = {u: (v, None) if v else (None, "invalid_id")
+                           for u, v in zip(uniques, normalize_ids(uniques))}
             else:
-                # An optional value that cannot be read never rejects the row (settled reading).
-                warnings.append((reason, f.name, text))
-                values[f.name] = None
-                compare.append(("unread", text))
-        id_text = ""
-        if self.id_col is not None and self.id_col < len(cells):
-            id_text = clean(cells[self.id_col])
-        id_shown = values.get("id_number") or values.get("operator_id_number") or id_text
-        if errors:
-            _, reason, fname = min(errors)
-            self.report.problems += 1
-            self._issue(row_number, cells, reason, "error", fname,
-                        f"{fname}: {reason}", str(id_shown or ""))
-            return
-        full = tuple(compare)
-        if full in self.state.full:
-            self.report.duplicates += 1
-            return
-        key = tuple(full[i] for i in self.key_idx)
-        if key in self.state.keys:
-            self.report.problems += 1
-            self._issue(row_number, cells, "conflict", "error", ",".join(self.table.kind.key),
-                        "与前面已接收的同一主键记录不一致 (same key as an earlier row, other values "
-                        "differ)", str(id_shown or ""))
-            return
-        self.state.full.add(full)
-        self.state.keys[key] = full
-        values["source_file"] = self.table.source_file
-        values["row_number"] = row_number
-        self.state.rows.append(values)
-        self.report.accepted += 1
-        for reason, fname, text in warnings:
-            self._warn(row_number, cells, reason, fname,
-                       f"{fname} 无法识别，已留空 (unreadable, left empty): {text}", id_shown)
-        if self.table.kind.name == "hukou" and values.get("gender") and values.get("id_number"):
-            if values["gender"] != id_gender(values["id_number"]):
-                self._warn(row_number, cells, "gender_mismatch", "gender",
-                           f"性别与身份证号不符 (gender differs from the ID's): {values['gender']}",
-                           id_shown)
+                checked = {u: check_value(f, u, self.ctx, self.sources) for u in uniques}
+            val = np.array([checked[v][0] if v != "" else None for v in text], dtype=object)
+            cmp = val.copy()
+            bad_optional = []
+            failing = {u for u, (_, r) in checked.items() if r is not None}
+            for i in (np.flatnonzero([v in failing for v in text]) if failing else []):
+                r = checked[text[i]][1]
+                if f.required or r == "out_of_region":
+                    ranks[j, i] = _REASON_RANK[r]
+                else:
+                    # An optional value that cannot be read never rejects the row:
+                    # left empty, a warning, compared as written (settled reading).
+                    val[i] = None
+                    cmp[i] = ("unread", text[i])
+                    bad_optional.append(i)
+            if bad_optional:
+                warn.append((j, np.array(bad_optional)))
+            values.append(val)
+            compare.append(cmp)
+        first_rank = ranks.min(axis=0)
+        first_field = ranks.argmin(axis=0)
+        id_j = next((j for j, f in enumerate(fields)
+                     if f.name in ("id_number", "operator_id_number")), None)
+
+        def shown_id(i: int) -> str:
+            if id_j is None:
+                return ""
+            return str(values[id_j][i] or texts[id_j][i] or "")
+
+        def cells(i: int) -> list[str]:
+            return data[keep[i]][1]
+
+        key_j = [j for j, f in enumerate(fields) if f.name in kind.key]
+        accepted = np.zeros(n, dtype=bool)
+        for i, full in enumerate(zip(*compare)):
+            if first_rank[i] < no_error:
+                f = fields[first_field[i]]
+                reason = REASONS[first_rank[i]]
+                self.report.problems += 1
+                self._issue(int(numbers[i]), cells(i), reason, "error", f.name,
+                            f"{f.name}: {reason}", shown_id(i))
+                continue
+            key = tuple(full[j] for j in key_j)
+            earlier = self.state.keys.get(key)
+            if earlier is None:
+                self.state.keys[key] = full
+                accepted[i] = True
+            elif earlier == full:
+                self.report.duplicates += 1
+            else:
+                self.report.problems += 1
+                self._issue(int(numbers[i]), cells(i), "conflict", "error", ",".join(kind.key),
+                            "与前面已接收的同一主键记录不一致 (same key as an earlier row, other "
+                            "values differ)", shown_id(i))
+        self.report.accepted += int(accepted.sum())
+        for j, rows in warn:
+            f = fields[j]
+            for i in rows[accepted[rows]]:
+                self._warn(int(numbers[i]), cells(i), _WARN_REASON.get(f.type, "invalid_value"),
+                           f.name, f"{f.name} 无法识别，已留空 (unreadable, left empty): "
+                           f"{texts[j][i]}", shown_id(i))
+        if kind.name == "hukou":
+            g_j = next(j for j, f in enumerate(fields) if f.name == "gender")
+            for i in np.flatnonzero(accepted):
+                g, idn = values[g_j][i], values[id_j][i]
+                if g and idn and g != id_gender(idn):
+                    self._warn(int(numbers[i]), cells(i), "gender_mismatch", "gender",
+                               f"性别与身份证号不符 (gender differs from the ID's): {g}",
+                               shown_id(i))
+        frame = pd.DataFrame({f.name: values[j][accepted] for j, f in enumerate(fields)})
+        frame.insert(0, "row_number", numbers[accepted])
+        frame.insert(0, "source_file", t.source_file)
+        self.state.frames.append(frame)
 
     def _warn(self, row_number: int, cells: list[str], reason: str, fname: str, message: str,
-              id_shown: Any) -> None:
+              id_shown: str) -> None:
         self.report.warnings += 1
-        self._issue(row_number, cells, reason, "warning", fname, message, str(id_shown or ""))
+        self._issue(row_number, cells, reason, "warning", fname, message, id_shown)
 
-    def run(self) -> None:
-        rows = self.table.sheet.rows
-        for row_number, cells in rows[self.table.header_row + 1:]:
-            if not any(clean(c) for c in cells) or _is_total(cells):
-                continue  # blank and total rows are not data (settled reading)
-            self.row(row_number, cells)
+
+# Warning reason for an optional value of each type that cannot be read.
+_WARN_REASON = {"date": "invalid_date", "uscc": "invalid_uscc", "id": "invalid_id",
+                "address_code": "invalid_address_code", "region_code": "invalid_address_code",
+                "division_code": "invalid_address_code"}
 
 
 # ---------------------------------------------------------------- region
@@ -569,9 +633,10 @@ def read_batch(folder: Path, con: duckdb.DuckDBPyConnection,
                             encoding=t.sheet.encoding, sheet=t.sheet.sheet,
                             header_row=t.sheet.rows[t.header_row][0])
         state = states.setdefault(t.kind.name, KindState())
-        RowChecker(t, ctx, sources, state, report, result.issues).run()
+        TableChecker(t, ctx, sources, state, report, result.issues).run()
         result.files.append(report)
-    result.accepted = {k: s.rows for k, s in states.items()}
+    result.accepted = {k: pd.concat(s.frames, ignore_index=True) for k, s in states.items()
+                       if s.frames}
     if len(geo) > 1:
         raise ImportRejected(f"{folder.name}: 一个批次只能有一个边界文件 (one GeoJSON per batch): "
                              + "、".join(p.name for p in geo), file=geo[1].name)
@@ -587,9 +652,9 @@ def read_batch(folder: Path, con: duckdb.DuckDBPyConnection,
 
 # ---------------------------------------------------------------- writing
 
-def _frame(kind: Kind, rows: list[dict[str, Any]], as_of: dt.date, batch: str) -> pd.DataFrame:
+def _frame(kind: Kind, accepted: pd.DataFrame, as_of: dt.date, batch: str) -> pd.DataFrame:
     cols = [c for c, _ in store.kind_columns(kind)]
-    df = pd.DataFrame.from_records(rows, columns=[c for c in cols if c not in ("as_of", "batch")])
+    df = accepted.copy()
     df.insert(0, "batch", batch)
     df.insert(0, "as_of", as_of)
     for f in kind.fields:
@@ -630,6 +695,10 @@ def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult, sources: So
         if kind_name in sources.kinds:
             con.execute(f"DELETE FROM src_{kind_name} WHERE as_of = $as_of",
                         {"as_of": result.as_of})
+        elif kind_name == "boundaries":
+            # Boundaries are replaced for their date like a kind, so that
+            # importing the same batch again leaves the tables as they were.
+            con.execute("DELETE FROM boundaries WHERE as_of = $as_of", {"as_of": result.as_of})
     for kind_name, rows in result.accepted.items():
         kind = sources.kinds[kind_name]
         df = _frame(kind, rows, result.as_of, result.batch)
@@ -716,8 +785,7 @@ def import_batches(paths: Iterable[str | Path], db: str | Path | None = None,
         results: list[BatchResult] = []
         con.execute("BEGIN TRANSACTION")
         try:
-            seq = con.execute("SELECT coalesce(max(import_seq), 0) FROM import_batches"
-                              ).fetchone()[0]
+            seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches")
             for i, folder in enumerate(folders):
                 if progress:
                     progress(f"读取 {folder.name}", i / max(len(folders), 1))

@@ -32,8 +32,10 @@ def clean(value: object) -> str:
     """
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
-    return fold(text.strip(_TRIM)).strip(_TRIM)
+    text = (value if isinstance(value, str) else str(value)).strip(_TRIM)
+    if text.isascii():
+        return text  # nothing to fold: the common case, kept fast for large files
+    return text.translate(_FOLD).strip(_TRIM)
 
 
 def header_key(value: str) -> str:
@@ -49,8 +51,9 @@ def header_key(value: str) -> str:
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _DATE_PATTERNS = (
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?: 00:00(?::00)?)?$"),
+    # A date-time cell (a visit at 14:30) is read as its date.
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?: \d{1,2}:\d{2}(?::\d{2})?)?$"),
     re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
