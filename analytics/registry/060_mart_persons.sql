@@ -20,11 +20,13 @@ WITH joined AS (
         coalesce(g.groups, []::INTEGER[]) AS groups,
         g.primary_group,
         s.last_survey_date, s.survey_result, s.willingness, s.not_insured_reason,
-        s.ability_to_pay, s.phone, s.surveyor, coalesce(s.visits, 0) AS visits
+        s.ability_to_pay, s.phone, s.surveyor, coalesce(s.visits, 0) AS visits,
+        f.* EXCLUDE (id_number)
     FROM int_population pop
     LEFT JOIN int_enrollment_by_person e USING (id_number)
     LEFT JOIN int_groups g USING (id_number)
     LEFT JOIN int_survey_latest s USING (id_number)
+    LEFT JOIN int_person_features f USING (id_number)
 )
 SELECT
     *,

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analytics import store
 from analytics.config import Config, load_config
+from analytics.ranking import report_json as ranking_report_json
 
 STEPS_DIR = Path(__file__).parent
 # The marts kept for each version (temp table mart_X -> persistent reg_X).
@@ -29,7 +30,9 @@ MARTS = ("persons", "targets_ranked", "kpi", "entities", "evidence", "duplicates
 VERSIONS_DDL = """
 CREATE TABLE IF NOT EXISTS registry_versions (
     version INTEGER, as_of DATE, built_at TIMESTAMP, data_seq INTEGER, code_hash VARCHAR,
-    persons BIGINT, legal_population BIGINT, targets BIGINT, entities BIGINT, model VARCHAR)
+    persons BIGINT, legal_population BIGINT, targets BIGINT, entities BIGINT, model VARCHAR);
+-- The ranking model's report (training dates and sizes, validation metrics) per version.
+CREATE TABLE IF NOT EXISTS model_reports (version INTEGER, as_of DATE, report VARCHAR);
 """
 
 
@@ -51,9 +54,10 @@ def code_hash(cfg: Config) -> str:
     h = hashlib.sha256()
     for p in steps():
         h.update(p.read_bytes())
-    from analytics import ranking
+    from analytics import model, ranking
 
     h.update(Path(ranking.__file__).read_bytes())
+    h.update(Path(model.__file__).read_bytes())
     h.update(repr(cfg).encode())
     return h.hexdigest()[:16]
 
@@ -98,20 +102,23 @@ def run_steps(con: duckdb.DuckDBPyConnection, upto: str | None = None,
                       file=sys.stderr)
 
 
-def _score(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
-    """Score the targets into int_scores; returns the model's name."""
+def _score(con: duckdb.DuckDBPyConnection, as_of: dt.date, learn: bool) -> tuple[str, dict]:
+    """Score the targets into int_scores; returns the model's name and report."""
     from analytics import ranking
 
-    targets = con.execute("SELECT * FROM mart_targets ORDER BY id_number").df()
     evidence = con.execute("SELECT * FROM mart_evidence").df()
-    learned = getattr(ranking, "learned_scores", None)
-    scores = learned(con, as_of, targets, evidence) if learned else None
-    if scores is None:
+    learned = ranking.learned_scores(con, as_of, evidence) if learn else None
+    if learned is None:
+        targets = con.execute("SELECT * FROM mart_persons WHERE target_type IS NOT NULL "
+                              "ORDER BY id_number").df()
         scores = ranking.prior_scores(targets, evidence)
+        report = {"chosen": "prior", "note": "无历史数据或未训练 (no history: prior score)"}
+    else:
+        scores, report = learned
     con.register("_scores", scores)
     con.execute("CREATE OR REPLACE TEMP TABLE int_scores AS SELECT * FROM _scores")
     con.unregister("_scores")
-    return str(scores["model"].iloc[0]) if len(scores) else "prior"
+    return report.get("chosen", "prior"), report
 
 
 def _persist(con: duckdb.DuckDBPyConnection, version: int) -> None:
@@ -135,12 +142,12 @@ def _persist(con: duckdb.DuckDBPyConnection, version: int) -> None:
 
 
 def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: Config,
-              data_seq: int, chash: str, debug: bool = False) -> int:
+              data_seq: int, chash: str, debug: bool = False, learn: bool = True) -> int:
     """Build the registry for one date inside the caller's transaction."""
     version = store.scalar(con, "SELECT coalesce(max(version), 0) + 1 FROM registry_versions")
     _params(con, as_of, region, cfg)
     run_steps(con, upto="090", debug=debug)
-    model = _score(con, as_of)
+    model, report = _score(con, as_of, learn)
     for path in steps():
         if path.name >= "090":
             for sql in split_statements(path.read_text(encoding="utf-8")):
@@ -159,6 +166,9 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
     con.execute("DELETE FROM registry_versions WHERE as_of = ?", [as_of])
     con.execute("INSERT INTO registry_versions VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
                 [version, as_of, data_seq, chash, persons, legal, targets, entities, model])
+    con.execute("DELETE FROM model_reports WHERE as_of = ?", [as_of])
+    con.execute("INSERT INTO model_reports VALUES (?, ?, ?)",
+                [version, as_of, ranking_report_json(report)])
     return version
 
 
@@ -193,7 +203,9 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
                                    "WHERE as_of = ?", [d])
                 if d != target and have == (seq, chash):
                     continue
-                built.append((d, build_one(con, d, region, cfg, seq, chash, debug)))
+                # History snapshots keep the prior; the date asked for learns from them.
+                built.append((d, build_one(con, d, region, cfg, seq, chash, debug,
+                                           learn=(d == target))))
             version = built[-1][1]
             store.set_meta(con, "current_version", str(version))
             con.execute("COMMIT")
