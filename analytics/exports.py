@@ -33,8 +33,10 @@ TARGETS_SQL = """
         FROM reg_targets_ranked WHERE version = ? ORDER BY rank"""
 
 
+# An area without a name is written as an empty field (not as a quoted "").
 KPI_SQL = f"""
-        SELECT {', '.join(KPI_COLUMNS)}, level, population, targets_enroll, targets_upgrade,
+        SELECT {', '.join("nullif(name, '') AS name" if c == "name" else c for c in KPI_COLUMNS)},
+               level, population, targets_enroll, targets_upgrade,
                targets_resume, target_entities
         FROM reg_kpi WHERE version = ? AND level = ? ORDER BY code"""
 

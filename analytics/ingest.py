@@ -41,6 +41,8 @@ REASONS = ("missing_value", "invalid_id", "invalid_uscc", "invalid_date", "inval
 _REASON_RANK = {r: i for i, r in enumerate(REASONS)}
 _TOTAL_WORDS = {"合计", "总计", "小计"}
 HEADER_SEARCH_ROWS = 10  # one to five title rows, with blank rows between, fit easily
+# The batch name of visit results recorded in the app (走访清单 form).
+FIELD_BATCH = "现场录入"
 
 
 class ImportRejected(Exception):
@@ -693,8 +695,10 @@ def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult, sources: So
         con.execute("DELETE FROM problems WHERE as_of = $as_of AND kind = $kind",
                     {"as_of": result.as_of, "kind": kind_name})
         if kind_name in sources.kinds:
-            con.execute(f"DELETE FROM src_{kind_name} WHERE as_of = $as_of",
-                        {"as_of": result.as_of})
+            # Visits recorded in the app (batch FIELD_BATCH) are not part of any
+            # department file, so a file for the same date does not replace them.
+            con.execute(f"DELETE FROM src_{kind_name} WHERE as_of = $as_of AND batch <> $field",
+                        {"as_of": result.as_of, "field": FIELD_BATCH})
         elif kind_name == "boundaries":
             # Boundaries are replaced for their date like a kind, so that
             # importing the same batch again leaves the tables as they were.

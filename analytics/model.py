@@ -183,13 +183,16 @@ class BoostedModel(RankingModel):
         self.extra = extra
 
     def _matrix(self, x: pd.DataFrame) -> pd.DataFrame:
-        m = x[NUMERIC + list(self.extra)].copy()
+        m = x[self.columns].copy()
         m["target_type"] = pd.Categorical(x["target_type"], categories=TYPES)
         m["street"] = pd.Categorical(x["street"], categories=self.streets)
         return m
 
     def fit(self, x: pd.DataFrame, y: np.ndarray) -> "BoostedModel":
         self.streets = sorted(x["street"].unique())
+        # A column with no value at all (no income data in a region, say) has no
+        # bins; it carries nothing to learn, so it is left out.
+        self.columns = [c for c in NUMERIC + list(self.extra) if x[c].notna().any()]
         self.clf = HistGradientBoostingClassifier(
             learning_rate=0.06, max_iter=300, max_leaf_nodes=15, min_samples_leaf=40,
             l2_regularization=1.0, categorical_features="from_dtype", early_stopping=True,
@@ -327,7 +330,10 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
         top = max(v for v in aucs.values() if v == v)
         best = next(m for m in candidates if aucs[m.name] >= top - 0.005)
     else:
-        best = BoostedModel() if 0 < pairs["y"].sum() < len(pairs) else PriorModel()
+        # Unvalidated: the boosted model only with enough rows to learn from.
+        enough = len(pairs) >= 2000 and pairs["y"].sum() >= 50
+        best = (BoostedModel() if enough else LogisticModel()) \
+            if 0 < pairs["y"].sum() < len(pairs) else PriorModel()
         report["note"] = "历史不足，无法留出验证 (too little history for a held-out date)"
     report["chosen"] = best.name
     fresh = {"prior": PriorModel, "logistic": LogisticModel, "hgb": BoostedModel}[best.name]()

@@ -64,20 +64,29 @@ def kind_columns(kind: Kind) -> list[tuple[str, str]]:
 def ensure_schema(con: duckdb.DuckDBPyConnection, sources: Sources | None = None) -> None:
     """Create missing tables and columns (a user's extension may add fields)."""
     sources = sources or load_sources()
-    con.execute(BOOKKEEPING)
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main'").fetchall():
+        have.setdefault(table, set()).add(column)
+    ddl = [BOOKKEEPING]
     for kind in sources.kinds.values():
         table = kind_table(kind)
         cols = kind_columns(kind)
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {table} ("
-            + ", ".join(f'"{c}" {t}' for c, t in cols) + ")"
-        )
-        have = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-        ).fetchall()}
-        for c, t in cols:
-            if c not in have:
-                con.execute(f'ALTER TABLE {table} ADD COLUMN "{c}" {t}')
+        if table not in have:
+            ddl.append(f"CREATE TABLE IF NOT EXISTS {table} ("
+                       + ", ".join(f'"{c}" {t}' for c, t in cols) + ");")
+        ddl += [f'ALTER TABLE {table} ADD COLUMN "{c}" {t};'
+                for c, t in cols if table in have and c not in have[table]]
+    # One query for the columns and one transaction for the DDL: statement by
+    # statement, each connection paid a catalog query and a commit per table.
+    con.begin()
+    try:
+        con.execute("\n".join(ddl))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def connect(db: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:

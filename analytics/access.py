@@ -1,0 +1,155 @@
+"""Who may see what: the viewer's scope, masking of personal data on screen, and
+the audit log of every export of names.
+
+Personal-data rules (shared/domain.md, "Rules from practice"): cadres see their
+own grid only; leaders see aggregates only (no names, no ID numbers); the HR
+bureau sees everything. Every export of names is logged (``export_audit``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from analytics import store
+
+ROLES = {"leader": "领导", "bureau": "人社局", "cadre": "社区专干"}
+
+AUDIT_DDL = """
+CREATE TABLE IF NOT EXISTS export_audit (
+    exported_at TIMESTAMP, user_name VARCHAR, role VARCHAR, scope VARCHAR, what VARCHAR,
+    "rows" BIGINT)
+"""
+
+
+class AccessDenied(PermissionError):
+    """The viewer's role or grid does not allow this read."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one viewer may read.
+
+    ``grid`` lists the street (9-digit) or community (12-digit) codes a cadre
+    works in; ``None`` means the whole region (leaders and the bureau).
+
+    >>> Scope.cadre(["530181001001"]).covers("530181001001")
+    True
+    >>> Scope.cadre(["530181001"]).covers("530181002001")
+    False
+    """
+
+    role: str
+    grid: tuple[str, ...] | None = None
+    user: str = ""
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}; expected one of {sorted(ROLES)}")
+        if self.role == "cadre" and not self.grid:
+            raise ValueError("a cadre's scope needs the codes of their grid")
+        if self.grid is not None:
+            bad = [c for c in self.grid if not (c.isdigit() and len(c) in (9, 12))]
+            if bad:
+                raise ValueError(f"grid codes must be 9 or 12 digits, got {bad}")
+
+    @classmethod
+    def leader(cls, user: str = "") -> Scope:
+        return cls("leader", None, user)
+
+    @classmethod
+    def bureau(cls, user: str = "") -> Scope:
+        return cls("bureau", None, user)
+
+    @classmethod
+    def cadre(cls, grid: list[str] | tuple[str, ...], user: str = "") -> Scope:
+        return cls("cadre", tuple(sorted(set(grid))), user)
+
+    @property
+    def sees_names(self) -> bool:
+        """Leaders see aggregates only."""
+        return self.role != "leader"
+
+    @property
+    def codes(self) -> list[str] | None:
+        """Grid codes as a list for a bound SQL parameter; None for all."""
+        return list(self.grid) if self.grid is not None else None
+
+    def covers(self, community_code: str | None) -> bool:
+        if self.grid is None:
+            return True
+        return bool(community_code) and any(community_code.startswith(c) for c in self.grid)
+
+    def require_names(self) -> None:
+        if not self.sees_names:
+            raise AccessDenied("领导账号只能查看汇总数据，不能查看个人信息 "
+                               "(leaders see aggregates only)")
+
+    def describe(self) -> str:
+        grid = "全市" if self.grid is None else "、".join(self.grid)
+        return f"{ROLES[self.role]}:{grid}"
+
+
+# SQL condition "the row's community_code lies in the scope's grid"; bind $grid
+# to Scope.codes (NULL = everything).
+SCOPE_SQL = ("($grid IS NULL OR len(list_filter($grid, lambda g: "
+             "starts_with(coalesce({col}, ''), g))) > 0)")
+
+
+def scope_condition(col: str = "community_code") -> str:
+    return SCOPE_SQL.format(col=col)
+
+
+def mask_id(id_number: str | None) -> str:
+    """An ID number shown on screen: the first 4 and last 4 characters.
+
+    >>> mask_id("530181198001010011")
+    '5301**********0011'
+    """
+    if not isinstance(id_number, str) or not id_number:
+        return ""
+    s = id_number
+    if len(s) <= 8:
+        return "*" * len(s)
+    return s[:4] + "*" * (len(s) - 8) + s[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """A phone number shown on screen: the first 3 and last 4 digits.
+
+    >>> mask_phone("13812345678")
+    '138****5678'
+    """
+    if not isinstance(phone, str) or not phone.strip():
+        return ""
+    s = phone.strip()
+    if len(s) <= 7:
+        return "*" * len(s)
+    return s[:3] + "*" * (len(s) - 7) + s[-4:]
+
+
+def log_export(db: str | Path, user: str, role: str, scope: Scope | str, what: str,
+               rows: int) -> None:
+    """Record one export of names in ``export_audit`` (who, when, which grid, how many)."""
+    text = scope.describe() if isinstance(scope, Scope) else str(scope)
+    con = store.connect(db)
+    try:
+        con.execute(AUDIT_DDL)
+        con.execute("INSERT INTO export_audit VALUES (?, ?, ?, ?, ?, ?)",
+                    [dt.datetime.now(), user, role, text, what, int(rows)])
+    finally:
+        con.close()
+
+
+def audit_log(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The audit rows, newest first (empty when nothing was exported yet)."""
+    try:
+        cur = con.execute("SELECT * FROM export_audit ORDER BY exported_at DESC")
+    except duckdb.CatalogException:
+        return []
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+

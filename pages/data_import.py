@@ -1,0 +1,145 @@
+"""数据导入 (bureau only): upload a batch (files or a zip), import it with its
+as-of date, rebuild the registry, and review the accounting, the problem data and
+the data quality of each department over time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+
+import plotly.express as px
+import streamlit as st
+
+from analytics import views
+from analytics.access import Scope
+from analytics.ingest import ImportRejected
+from analytics.registry.build import BuildError
+from pages import _shared as ui
+
+st.title("数据导入与数据质量")
+if st.session_state.get(ui.K_ROLE) != "bureau":
+    st.warning("仅人社局账号可以导入数据。")
+    st.stop()
+
+db = ui.db_path()
+ctx = ui.context()
+scope = ctx.scope if ctx else Scope.bureau(st.session_state.get(ui.K_USER) or "")
+version = ctx.version if ctx else None
+
+# ---------------------------------------------------------------- upload
+st.subheader("上传一批数据")
+st.caption("一批数据是同一数据日期的各部门文件（.csv / .xlsx，可附带边界 .geojson），"
+           "也可以上传一个或多个 .zip（每个 zip 为一个批次，内含 manifest.toml 时以其日期为准）。"
+           "同一日期再次导入时，按数据种类替换之前的数据。")
+with st.form("upload_form", clear_on_submit=True):
+    files = st.file_uploader("选择文件", accept_multiple_files=True,
+                             type=["csv", "xlsx", "xls", "geojson", "json", "zip", "toml"],
+                             key="import_files")
+    quarter_end = dt.date(dt.date.today().year, 3 * ((dt.date.today().month - 1) // 3) + 1, 1)
+    as_of = st.date_input("数据日期（截至）", value=quarter_end - dt.timedelta(days=1),
+                          key="import_as_of",
+                          help="散装文件以此日期为一个批次；zip 内的 manifest.toml 优先")
+    go = st.form_submit_button("导入并构建实名库", type="primary")
+
+if go:
+    if not files:
+        st.error("请先选择要导入的文件。")
+    else:
+        work = Path(tempfile.mkdtemp(prefix="kuomian-upload-"))
+        try:
+            loose = work / as_of.isoformat()
+            paths: list[Path] = []
+            for f in files:
+                if f.name.lower().endswith(".zip"):
+                    target = work / Path(f.name).name
+                    target.write_bytes(f.getvalue())
+                    paths.append(target)
+                else:
+                    loose.mkdir(exist_ok=True)
+                    (loose / Path(f.name).name).write_bytes(f.getvalue())
+            if loose.exists():
+                paths.insert(0, loose)
+            bar = st.progress(0.0, text="开始导入")
+
+            def progress(message: str, fraction: float) -> None:
+                bar.progress(min(max(fraction, 0.0), 1.0) * 0.8, text=message)
+
+            report, info, notices = views.import_and_build(paths, db, progress=progress)
+            bar.progress(1.0, text="实名库已构建")
+        except ImportRejected as exc:
+            st.error(f"导入被拒绝，数据库未作任何修改：{exc}")
+        except BuildError as exc:
+            st.error(f"数据已导入，但实名库构建失败：{exc}")
+        else:
+            st.cache_data.clear()
+            st.success(f"已导入 {len(report)} 个文件，实名库已构建到 "
+                       f"{info['as_of']:%Y年%m月%d日}（用时 {info['seconds']} 秒）。")
+            for note in notices:
+                st.info(note)
+            st.session_state["import_report"] = report
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+report = st.session_state.get("import_report")
+if report is not None:
+    st.markdown("**本次导入报告**（读取 = 接收 + 重复 + 问题）")
+    shown = report.assign(kind=report["kind"].map(lambda k: views.KIND_LABELS.get(k, k)))
+    shown.columns = ["批次", "数据日期", "文件", "数据种类", "读取", "接收", "重复", "问题", "警告"]
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+if not views.status(db).imported:
+    st.info("数据库中还没有导入任何数据。")
+    st.stop()
+ctx = ui.context()
+version = ctx.version if ctx else None
+
+# ---------------------------------------------------------------- problem data
+st.subheader("问题数据")
+probs = ui.problems(db, version, scope, ctx.as_of if ctx else None)
+if probs.empty:
+    st.success("当前实名库所用数据中没有问题数据。")
+else:
+    severity = st.radio("类别", ("error", "warning"), horizontal=True, key="problems_severity",
+                        format_func={"error": "问题（未接收）", "warning": "警告（已接收）"}.get)
+    chosen = probs[probs["severity"] == severity]
+    summary = views.problem_summary(chosen)
+    summary.columns = ["部门数据", "原因", "类别", "行数"]
+    left, right = st.columns([1, 2])
+    with left:
+        st.dataframe(summary.drop(columns=["类别"]), hide_index=True, width="stretch")
+    with right:
+        detail = chosen[["kind_label", "source_file", "row_number", "reason", "field", "message",
+                         "raw"]]
+        detail.columns = ["部门数据", "文件", "行号", "原因", "字段", "说明", "原始内容"]
+        st.dataframe(detail, hide_index=True, width="stretch", height=320)
+    st.download_button("下载问题数据（CSV）",
+                       data=probs.drop(columns=["kind_label"]).to_csv(index=False)
+                       .encode("utf-8-sig"),
+                       file_name=f"问题数据_{ctx.as_of if ctx else 'latest'}.csv",
+                       mime="text/csv", key="problems_download")
+
+# ---------------------------------------------------------------- quality over time
+st.subheader("各部门数据质量")
+qual = ui.quality(db, version, scope)
+if not qual.empty:
+    fig = px.line(qual.assign(as_of=qual["as_of"].astype(str)), x="as_of", y="problem_rate",
+                  color="kind_label", markers=True,
+                  labels={"as_of": "数据日期", "problem_rate": "问题率", "kind_label": "部门数据"})
+    fig.update_layout(height=320, yaxis_tickformat=".1%", margin={"l": 10, "r": 10, "t": 20, "b": 10})
+    st.plotly_chart(fig, width="stretch", key="quality_chart")
+    table = qual.pivot_table(index="kind_label", columns="as_of", values=["read", "problems"],
+                             aggfunc="sum", fill_value=0)
+    table.columns = [f"{d:%Y-%m-%d} {'读取' if m == 'read' else '问题'}" for m, d in table.columns]
+    table = table[sorted(table.columns)]
+    st.dataframe(table.reset_index().rename(columns={"kind_label": "部门数据"}),
+                 hide_index=True, width="stretch")
+
+with st.expander("全部导入记录"):
+    log = ui.import_log(db, version, scope)
+    log = log.assign(kind=log["kind_label"]).drop(columns=["kind_label"])
+    st.dataframe(log, hide_index=True, width="stretch")
+
+with st.expander("导出审计日志（含姓名的导出）"):
+    st.dataframe(views.export_audit(db, scope), hide_index=True, width="stretch")

@@ -1,0 +1,220 @@
+"""Read functions of the dashboard: scope enforcement, masking, KPIs equal to the
+exports, field visits, the export audit and the printable visit sheet."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+from tinyregion import COMMUNITIES, STREETS, build_tiny_db, person_id
+
+from analytics import views
+from analytics.access import AccessDenied, Scope, mask_id, mask_phone
+from analytics.exports import export
+from analytics.visit_sheet import visit_sheet
+from geo import maps
+
+STREET_A, STREET_B = list(STREETS)
+COMMUNITY_A1 = next(iter(COMMUNITIES))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_db(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def db(built: Path, tmp_path: Path) -> Path:
+    """A private copy for tests that write."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(built, copy)
+    return copy
+
+
+def current(db: Path) -> int:
+    return views.status(db).current_version
+
+
+# ---------------------------------------------------------------- masking
+
+def test_mask_id_keeps_first_and_last_four() -> None:
+    assert mask_id("530181198001010011") == "5301**********0011"
+    assert mask_id(None) == "" and mask_id(float("nan")) == ""
+
+
+def test_mask_phone_keeps_first_three_and_last_four() -> None:
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("") == "" and mask_phone(None) == ""
+
+
+def test_targets_carry_masked_columns(built: Path) -> None:
+    rows = views.targets(built, current(built), Scope.bureau())
+    assert (rows["id_masked"] == rows["id_number"].map(mask_id)).all()
+    assert all(len(m) == 18 and m[4:14] == "*" * 10 for m in rows["id_masked"])
+    called = rows[rows["phone"].notna()]
+    assert list(called["phone_masked"]) == ["138****5678"]
+
+
+# ---------------------------------------------------------------- scopes
+
+@pytest.mark.parametrize("grid", [[COMMUNITY_A1], [STREET_B]])
+def test_cadre_scope_never_returns_people_outside_the_grid(built: Path, grid: list[str]) -> None:
+    scope = Scope.cadre(grid)
+    v = current(built)
+    rows = views.targets(built, v, scope)
+    assert len(rows) > 0
+    assert all(c.startswith(grid[0]) for c in rows["community_code"])
+    # Filters cannot widen the scope.
+    other = STREET_A if grid[0].startswith(STREET_B) else STREET_B
+    assert views.targets(built, v, scope, street=other).empty
+    found = views.search_persons(built, v, scope, "测试")
+    assert len(found) > 0 and all(c.startswith(grid[0]) for c in found["community_code"])
+
+
+def test_cadre_cannot_open_the_card_of_someone_outside_the_grid(built: Path) -> None:
+    v = current(built)
+    outsider = person_id(2)  # community index 2: street B
+    assert views.person_card(built, v, Scope.bureau(), outsider) is not None
+    assert views.person_card(built, v, Scope.cadre([STREET_A]), outsider) is None
+
+
+def test_leader_scope_never_gets_names_or_ids(built: Path) -> None:
+    v = current(built)
+    leader = Scope.leader()
+    for call in (lambda: views.targets(built, v, leader),
+                 lambda: views.search_persons(built, v, leader, "测试"),
+                 lambda: views.person_card(built, v, leader, person_id(0))):
+        with pytest.raises(AccessDenied):
+            call()
+    for level in ("city", "street", "community"):
+        frame = views.kpi(built, v, level)
+        assert not {"id_number", "name_of_person", "phone"} & set(frame.columns)
+
+
+def test_a_cadre_scope_needs_a_grid() -> None:
+    with pytest.raises(ValueError):
+        Scope("cadre", None)
+    with pytest.raises(ValueError):
+        Scope.cadre(["5301"])
+
+
+def test_only_the_bureau_reads_problem_data(built: Path) -> None:
+    with pytest.raises(AccessDenied):
+        views.problems(built, Scope.cadre([STREET_A]))
+    probs = views.problems(built, Scope.bureau())
+    assert list(probs.loc[probs["severity"] == "error", "reason"]) == ["invalid_id"]
+
+
+# ---------------------------------------------------------------- numbers equal the exports
+
+def _export(db: Path, tmp_path: Path, what: str, level: str = "city") -> list[dict]:
+    out = tmp_path / f"{what}-{level}.csv"
+    export(what, db, out, level=level)
+    return list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+
+
+def test_kpi_equals_the_kpi_export(built: Path, tmp_path: Path) -> None:
+    for level in ("city", "street", "community"):
+        exported = {r["code"]: r for r in _export(built, tmp_path, "kpi", level)}
+        frame = views.kpi(built, current(built), level)
+        assert set(frame["code"]) == set(exported)
+        for r in frame.itertuples():
+            e = exported[r.code]
+            assert float(e["coverage_rate"]) == pytest.approx(r.coverage_rate, abs=1e-12)
+            assert int(e["coverage_gap_2025"]) == r.coverage_gap_2025
+            assert int(e["legal_population"]) == r.legal_population
+
+
+def test_targets_equal_the_targets_export(built: Path, tmp_path: Path) -> None:
+    exported = _export(built, tmp_path, "targets")
+    frame = views.targets(built, current(built), Scope.bureau())
+    assert list(frame["id_number"]) == [r["id_number"] for r in exported]
+    assert list(frame["rank"]) == [int(r["rank"]) for r in exported]
+
+
+def test_trend_has_one_city_row_per_snapshot(built: Path) -> None:
+    trend = views.kpi_trend(built, "city")
+    assert [d.date() for d in trend["as_of"]] == [dt.date(2025, 3, 31), dt.date(2025, 6, 30)]
+    assert trend["coverage_rate"].iloc[0] < trend["coverage_rate"].iloc[1]
+
+
+# ---------------------------------------------------------------- writes
+
+def test_record_visit_shows_in_the_registry_at_once(db: Path) -> None:
+    target = views.targets(db, current(db), Scope.bureau()).iloc[-1]
+    who = target["id_number"]
+    scope = Scope.cadre([target["community_code"]], user="李专干")
+    views.record_visit(db, scope, who, dt.date(2025, 7, 2), "同意参保", willingness="愿意",
+                       ability_to_pay="一般", phone="13900001111", surveyor="李专干",
+                       today=dt.date(2025, 7, 3))
+    card = views.person_card(db, current(db), scope, who)
+    assert card["person"]["survey_result"] == "同意参保"
+    assert card["visits"].iloc[0]["source_file"] == views.FIELD_BATCH
+    row = views.targets(db, current(db), scope).set_index("id_number").loc[who]
+    assert row["survey_result"] == "同意参保" and row["phone_masked"] == "139****1111"
+
+
+def test_record_visit_refuses_people_outside_the_grid_and_bad_values(db: Path) -> None:
+    outsider = person_id(2)
+    with pytest.raises(views.VisitError):
+        views.record_visit(db, Scope.cadre([STREET_A]), outsider, dt.date(2025, 7, 1), "拒绝")
+    with pytest.raises(views.VisitError):
+        views.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 1), "不知道")
+    with pytest.raises(views.VisitError):
+        views.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 9), "拒绝",
+                           today=dt.date(2025, 7, 1))
+    with pytest.raises(AccessDenied):
+        views.record_visit(db, Scope.leader(), outsider, dt.date(2025, 7, 1), "拒绝")
+
+
+def test_exports_of_names_are_logged(db: Path) -> None:
+    views.log_export(db, Scope.cadre([STREET_A], user="王专干"), "走访清单 甲街道", 12)
+    log = views.export_audit(db, Scope.bureau())
+    assert list(log[["user_name", "role", "rows"]].itertuples(index=False, name=None)) == [
+        ("王专干", "cadre", 12)]
+    with pytest.raises(AccessDenied):
+        views.log_export(db, Scope.leader(), "x", 1)
+
+
+# ---------------------------------------------------------------- outputs
+
+def test_visit_sheet_is_a4_landscape_with_blank_columns(built: Path, tmp_path: Path) -> None:
+    rows = views.targets(built, current(built), Scope.cadre([STREET_A]))
+    data = visit_sheet(rows, "甲街道", dt.date(2025, 6, 30), printed_by="王专干")
+    path = tmp_path / "sheet.xlsx"
+    path.write_bytes(data)
+    ws = openpyxl.load_workbook(path).active
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
+    assert ws.print_title_rows == "$1:$3"
+    assert "甲街道" in ws["A1"].value
+    headers = [c.value for c in ws[3]]
+    assert headers[-3:] == ["走访日期", "结果", "签名"]
+    assert ws.max_row == 3 + len(rows)
+    ids = [ws.cell(r, 3).value for r in range(4, ws.max_row + 1)]
+    assert ids == list(rows["id_masked"])  # never the full ID number on paper
+
+
+def test_map_colours_diverge_at_the_goal(built: Path) -> None:
+    v = current(built)
+    fig = maps.choropleth(views.boundaries(built, "street"), views.kpi(built, v, "street"),
+                          "coverage_rate", 0.95, 2025)
+    trace = fig.data[0]
+    assert trace.zmid == 0.95 and trace.zmin < 0.95 < trace.zmax
+    assert fig.layout.geo.visible is False and fig.layout.geo.fitbounds == "locations"
+    assert {t.type for t in fig.data} == {"choropleth"}  # no tile-based map traces
+    assert "mapbox" not in fig.to_json() and '"map"' not in fig.to_json()
+    assert sorted(trace.locations) == sorted(STREETS)
+    assert maps.selected_code({"selection": {"points": [{"customdata": [STREET_B, "乙镇"]}]}}) \
+        == STREET_B
+
+
+def test_no_read_leaves_the_database_locked(built: Path) -> None:
+    views.targets(built, current(built), Scope.bureau())
+    con = duckdb.connect(str(built))  # a writer can open it right after
+    con.close()
