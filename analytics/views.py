@@ -389,10 +389,11 @@ def record_visit(db: str | Path, scope: Scope, id_number: str, survey_date: dt.d
                  ability_to_pay: str | None = None, phone: str | None = None,
                  surveyor: str | None = None, today: dt.date | None = None) -> dict:
     """Store one field visit (入户调查) as survey data of the current registry date
-    (batch and source file ``现场录入``) and rebuild that registry, so the visit
-    shows at once. A second record for the same person and day replaces the first
+    (batch and source file ``现场录入``) and refresh that person's visit
+    attributes in the current registry, so the visit shows at once (scores
+    follow at the next build). A second record for the same person and day replaces the first
     (the contract's key of survey rows is id_number + survey_date)."""
-    from analytics.registry.build import build_registry, version_for
+    from analytics.registry.build import refresh_survey, version_for
 
     scope.require_names()
     today = today or dt.date.today()
@@ -432,13 +433,14 @@ def record_visit(db: str | Path, scope: Scope, id_number: str, survey_date: dt.d
                         [as_of, FIELD_BATCH, FIELD_BATCH, row_number, id_number, survey_date,
                          result, person[0], clean(willingness), clean(reason),
                          ability_to_pay or None, phone, clean(surveyor)])
+            refresh_survey(con, version, as_of, id_number)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         finally:
             con.close()
-        return build_registry(db, as_of=as_of)
+        return {"as_of": as_of, "version": version}
 
 
 def import_and_build(paths: list[Path], db: str | Path,

@@ -135,5 +135,5 @@ if submitted:
     else:
         st.cache_data.clear()
         st.session_state["visits_saved"] = (f"已保存 {labels[who].split('（')[0]} 的走访结果"
-                                            f"（{result}），实名库已更新。")
+                                            f"（{result}），实名库已更新；评分将在下次构建时更新。")
         st.rerun()

@@ -218,6 +218,16 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
         con.close()
 
 
+def refresh_survey(con: duckdb.DuckDBPyConnection, version: int, as_of: dt.date,
+                   id_number: str) -> None:
+    """Bring one person's visit attributes in a stored version up to date (a visit
+    recorded in the app shows at once; its effect on scores waits for a build)."""
+    params = {"version": version, "as_of": as_of, "id": id_number}
+    for sql in split_statements((STEPS_DIR / "refresh_survey.sql").read_text(encoding="utf-8")):
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        con.execute(sql, used or None)
+
+
 def version_for(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> tuple[int, dt.date]:
     """The registry version to read: the current one, or the snapshot of ``as_of``."""
     try:
