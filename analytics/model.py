@@ -194,7 +194,9 @@ class BoostedModel(RankingModel):
         # bins; it carries nothing to learn, so it is left out.
         self.columns = [c for c in NUMERIC + list(self.extra) if x[c].notna().any()]
         self.clf = HistGradientBoostingClassifier(
-            learning_rate=0.06, max_iter=300, max_leaf_nodes=15, min_samples_leaf=40,
+            # 63 bins and a 0.1 rate: 5.6 s instead of 7.8 s on 190k rows for an AUC
+            # 0.0015 lower on the demo's held-out date (bench/ranking.py).
+            learning_rate=0.1, max_iter=300, max_leaf_nodes=15, min_samples_leaf=40, max_bins=63,
             l2_regularization=1.0, categorical_features="from_dtype", early_stopping=True,
             validation_fraction=0.15, n_iter_no_change=20, random_state=RANDOM_STATE)
         self.clf.fit(self._matrix(x), y)
