@@ -21,14 +21,14 @@ if str(ROOT) not in sys.path:  # `streamlit run` from another folder, or AppTest
 from analytics import views
 from pages import _shared as ui
 
-st.set_page_config(page_title="扩面增效", page_icon="📈", layout="wide")
+st.set_page_config(page_title="扩面增效", layout="wide")
 
 PAGES = {
-    "overview": st.Page(ROOT / "pages" / "overview.py", title="总览", icon="📊", default=True),
-    "map": st.Page(ROOT / "pages" / "map.py", title="地图", icon="🗺️"),
-    "visits": st.Page(ROOT / "pages" / "visits.py", title="走访清单", icon="📋"),
-    "registry": st.Page(ROOT / "pages" / "registry.py", title="实名库", icon="🔎"),
-    "import": st.Page(ROOT / "pages" / "data_import.py", title="数据导入", icon="📥"),
+    "overview": st.Page(ROOT / "pages" / "overview.py", title="总览", default=True),
+    "map": st.Page(ROOT / "pages" / "map.py", title="地图"),
+    "visits": st.Page(ROOT / "pages" / "visits.py", title="走访清单"),
+    "registry": st.Page(ROOT / "pages" / "registry.py", title="实名库"),
+    "import": st.Page(ROOT / "pages" / "data_import.py", title="数据导入"),
 }
 # Personal-data rules: leaders see aggregates only; cadres their grid; the bureau all.
 ROLE_PAGES = {

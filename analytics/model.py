@@ -213,12 +213,10 @@ class LogisticModel(RankingModel):
 
     def fit(self, x: pd.DataFrame, y: np.ndarray) -> "LogisticModel":
         self.models: dict[str, object] = {}
-        self.base: dict[str, float] = {}
         for t in TYPES:
             mask = (x["target_type"] == t).to_numpy()
-            self.base[t] = float(y[mask].mean()) if mask.any() else float(y.mean())
             if mask.sum() < 20 or len(set(y[mask])) < 2:
-                continue
+                continue  # too little to learn from: this type keeps the prior
             pre = ColumnTransformer([
                 ("num", make_pipeline(StandardScaler()), NUMERIC),
                 ("street", OneHotEncoder(handle_unknown="ignore"), ["street"])])
@@ -234,7 +232,7 @@ class LogisticModel(RankingModel):
                 continue
             model = self.models.get(t)
             out[mask] = (model.predict_proba(x.loc[mask, NUMERIC + ["street"]].fillna(0))[:, 1]
-                         if model is not None else self.base[t])
+                         if model is not None else PriorModel().predict_proba(x.loc[mask]))
         return out
 
 

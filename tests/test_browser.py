@@ -1,0 +1,218 @@
+"""End to end in a real browser: Debian's headless Chromium drives the app.
+
+Starts ``streamlit run app.py`` on a free port against the tiny built region,
+logs in as the bureau, opens every page (a screenshot of each goes to
+``test-artifacts/``), clicks a street on the map and checks its communities
+appear, downloads a visit list and reads the .xlsx, and checks that the page
+asked nothing of any host but this one (the app must work offline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = pytest.mark.browser
+
+if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    # `make test` installs them; without them this is a broken setup, not a skip.
+    pytest.fail("Debian chromium and chromium-driver are needed: run `make test`",
+                pytrace=False)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tinyregion import build_tiny_db  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = build_tiny_db(tmp_path_factory.mktemp("browser"))
+    port = _free_port()
+    env = {**os.environ, "KUOMIAN_DB": str(db)}
+    ARTIFACTS.mkdir(exist_ok=True)
+    # The server's log goes to a file: a pipe nobody reads fills up and stalls it.
+    log = (ARTIFACTS / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[webdriver.Chrome, Path]]:
+    downloads = tmp_path_factory.mktemp("downloads")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--window-size=1600,1100",
+                f"--user-data-dir={tmp_path_factory.mktemp('chrome-profile')}"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(downloads)})
+    try:
+        yield driver, downloads
+    finally:
+        driver.quit()
+
+
+def _wait_text(driver: webdriver.Chrome, text: str, timeout: float = 30) -> None:
+    WebDriverWait(driver, timeout).until(
+        lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+
+
+def _settled(driver: webdriver.Chrome, quiet: float = 1.5, timeout: float = 60) -> None:
+    """Wait until the page has stopped changing for ``quiet`` seconds (the script
+    has finished its run and the front end has drawn it)."""
+    deadline = time.time() + timeout
+    last, since = None, time.time()
+    while time.time() < deadline:
+        now = driver.find_element(By.TAG_NAME, "body").text
+        running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+        if now != last or running:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet:
+            return
+        time.sleep(0.25)
+
+
+def _open_page(driver: webdriver.Chrome, title: str) -> None:
+    for link in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"]'):
+        if title in link.text:
+            link.click()
+            _settled(driver)
+            return
+    raise AssertionError(f"no page {title} in the navigation")
+
+
+def _shot(driver: webdriver.Chrome, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> None:
+    driver, downloads = browser
+    driver.get(app_url)
+    _wait_text(driver, "扩面增效总览")
+    _settled(driver)
+    # A click that lands while the first run is still being drawn can be lost:
+    # try the login a few times before calling it a failure.
+    for _ in range(5):
+        role = next(label for label in driver.find_elements(
+            By.CSS_SELECTOR, '[data-testid="stRadio"] label') if label.text == "人社局")
+        role.click()
+        _settled(driver)
+        if "数据导入" in driver.find_element(By.TAG_NAME, "body").text:
+            break
+    _shot(driver, "0-login")
+    _wait_text(driver, "数据导入", timeout=5)
+
+    pages = {"总览": "扩面增效总览", "地图": "扩面地图", "走访清单": "走访清单",
+             "实名库": "实名库", "数据导入": "数据导入"}
+    for i, (title, heading) in enumerate(pages.items()):
+        _open_page(driver, title)
+        _wait_text(driver, heading)
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "Traceback" not in body and "Error" not in body, body[:2000]
+        assert _shot(driver, f"{i + 1}-{title}").stat().st_size > 10_000
+
+    # The map: click the first street; its communities' map appears.
+    _open_page(driver, "地图")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "path.choroplethlocation"))
+    street = driver.find_elements(By.CSS_SELECTOR, "path.choroplethlocation")[0]
+    ActionChains(driver).move_to_element(street).click().perform()
+    _settled(driver)
+    _wait_text(driver, "各社区/村")
+    _shot(driver, "6-地图-点击街道")
+
+    # The visit list: download the printable sheet and read it.
+    _open_page(driver, "走访清单")
+    button = WebDriverWait(driver, 30).until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button')))
+    button.click()
+    deadline = time.time() + 30
+    files: list[Path] = []
+    while time.time() < deadline:
+        files = [p for p in downloads.glob("*.xlsx")]
+        if files and not list(downloads.glob("*.crdownload")):
+            break
+        time.sleep(0.3)
+    assert files, "no .xlsx was downloaded"
+    sheet = openpyxl.load_workbook(files[0]).active
+    cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    text = "\n".join(" ".join(str(c) for c in row if c is not None) for row in cells)
+    assert "走访清单" in text and "2025" in text
+    header = next(row for row in cells if row and "走访日期" in [str(c) for c in row])
+    assert {"走访日期", "结果", "签名"} <= {str(c) for c in header}
+    assert sheet.page_setup.orientation == "landscape"
+    assert str(sheet.page_setup.paperSize) == "9"  # A4
+    data_rows = [row for row in cells[cells.index(header) + 1:] if row and row[0] is not None]
+    assert len(data_rows) > 0
+    # ID numbers are masked on the printed list too.
+    assert all("*" in str(row[[str(c) for c in header].index("身份证号")]) for row in data_rows)
+
+    # Offline: every request went to this app (or was inline data).
+    hosts = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.startswith(
+                    (app_url, app_url.replace("http", "ws"))):
+                hosts.add(url.split("/")[2])
+    assert not hosts, f"requests left this machine: {sorted(hosts)}"
