@@ -398,13 +398,16 @@ class TableChecker:
         data = t.sheet.rows[t.header_row + 1:]
         if not data:
             return
+        # Short rows are padded with empty cells to the widest row (or the header).
         width = max(len(t.headers), max(len(c) for _, c in data))
-        columns = [clean_column([c[i] if i < len(c) else "" for _, c in data])
-                   for i in range(width)]
+        grid = pd.DataFrame([c if len(c) == width else c + [""] * (width - len(c))
+                             for _, c in data], dtype=object)
+        columns = [clean_column(grid[i].tolist()) for i in range(width)]
         blank = np.logical_and.reduce([col == "" for col in columns])
         total = np.zeros(len(data), dtype=bool)
         for col in columns:
-            for i in np.flatnonzero(np.fromiter(("计" in v for v in col), bool, len(col))):
+            has = pc.match_substring(pa.array(col, type=pa.string()), "计")
+            for i in np.flatnonzero(has.to_numpy(zero_copy_only=False)):
                 if re.sub(r"\s+", "", col[i]).rstrip(":：") in _TOTAL_WORDS:
                     total[i] = True
         # Blank and total rows are not data and are not read (settled reading).
