@@ -1,0 +1,74 @@
+"""Page timings of the dashboard on a built database (server side, AppTest).
+
+    KUOMIAN_DB=... python bench/app.py [--runs 5]
+
+For each page: the first run in a fresh process-wide cache (cold: reads from
+DuckDB), the next runs (warm: cached on the registry version), and on the visit
+list a filter change. Medians of ``--runs`` repetitions, in milliseconds. The
+browser adds its drawing time on top; the end-to-end test shows it is small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+PAGES = ["pages/overview.py", "pages/map.py", "pages/visits.py", "pages/registry.py",
+         "pages/data_import.py"]
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    at = fn()
+    ms = (time.perf_counter() - t0) * 1000
+    if at.exception:
+        raise RuntimeError([e.message for e in at.exception])
+    return ms
+
+
+def measure(runs: int) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, list[float]]] = {}
+    for _ in range(runs):
+        st.cache_data.clear()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state["login_role"] = "bureau"
+        at.run()
+        for page in PAGES:
+            cold = _timed(lambda: at.switch_page(page).run())
+            warm = _timed(lambda: at.switch_page(page).run())
+            out.setdefault(page, {}).setdefault("cold", []).append(cold)
+            out[page].setdefault("warm", []).append(warm)
+        at.switch_page("pages/visits.py").run()
+        for box in at.selectbox:
+            if box.label == "对象类型" and len(box.options) > 1:
+                out["pages/visits.py"].setdefault("filter", []).append(
+                    _timed(lambda: box.select_index(1).run()))
+                break
+    return {p: {k: statistics.median(v) for k, v in d.items()} for p, d in out.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    print(f"database {os.environ.get('KUOMIAN_DB')}; medians of {args.runs} runs (ms)")
+    print("| page | first render (cold cache) | again (cached) | filter change |")
+    print("|---|---|---|---|")
+    for page, t in measure(args.runs).items():
+        print(f"| {page} | {t['cold']:.0f} | {t['warm']:.0f} | "
+              f"{t['filter']:.0f} |" if "filter" in t else
+              f"| {page} | {t['cold']:.0f} | {t['warm']:.0f} | – |")
+
+
+if __name__ == "__main__":
+    main()
