@@ -22,7 +22,6 @@ import pandas as pd
 
 from analytics import store
 from analytics.config import Config, load_config
-from analytics.ranking import report_json as ranking_report_json
 
 STEPS_DIR = Path(__file__).parent
 # The marts kept for each version (temp table mart_X -> persistent reg_X).
@@ -167,8 +166,9 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
     con.execute("INSERT INTO registry_versions VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
                 [version, as_of, data_seq, chash, persons, legal, targets, entities, model])
     con.execute("DELETE FROM model_reports WHERE as_of = ?", [as_of])
-    con.execute("INSERT INTO model_reports VALUES (?, ?, ?)",
-                [version, as_of, ranking_report_json(report)])
+    from analytics.ranking import report_json  # scikit-learn loads only for a build
+
+    con.execute("INSERT INTO model_reports VALUES (?, ?, ?)", [version, as_of, report_json(report)])
     return version
 
 
