@@ -342,6 +342,15 @@ def problems(db: str | Path, scope: Scope, as_of: dt.date | None = None) -> pd.D
     return df
 
 
+# What each reason code of the contract means, for the screen (exports keep the codes).
+REASON_LABELS = {
+    "missing_value": "必填项为空", "invalid_id": "身份证号错误", "invalid_uscc": "信用代码错误",
+    "invalid_date": "日期无效", "invalid_value": "取值不在列表内", "invalid_address_code": "区划代码错误",
+    "out_of_region": "不在本地区", "conflict": "与前面记录冲突", "name_mismatch": "姓名与户籍不符",
+    "gender_mismatch": "性别与身份证不符",
+}
+
+
 def problem_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Problems counted by department kind, reason and severity."""
     if frame.empty:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import views
@@ -105,6 +106,7 @@ else:
                         format_func={"error": "问题（未接收）", "warning": "警告（已接收）"}.get)
     chosen = probs[probs["severity"] == severity]
     summary = views.problem_summary(chosen)
+    summary["reason"] = summary["reason"].map(lambda r: views.REASON_LABELS.get(r, r))
     summary.columns = ["部门数据", "原因", "类别", "行数"]
     left, right = st.columns([1, 2])
     with left:
@@ -112,10 +114,12 @@ else:
     with right:
         detail = chosen[["kind_label", "source_file", "row_number", "reason", "field", "message",
                          "raw"]]
+        detail = detail.assign(reason=detail["reason"].map(lambda r: views.REASON_LABELS.get(r, r)))
         detail.columns = ["部门数据", "文件", "行号", "原因", "字段", "说明", "原始内容"]
         st.dataframe(detail, hide_index=True, width="stretch", height=320)
     st.download_button("下载问题数据（CSV）",
-                       data=probs.drop(columns=["kind_label"]).to_csv(index=False)
+                       # Serialized on click only: tens of thousands of rows at 120k people.
+                       data=lambda: probs.drop(columns=["kind_label"]).to_csv(index=False)
                        .encode("utf-8-sig"),
                        file_name=f"问题数据_{ctx.as_of if ctx else 'latest'}.csv",
                        mime="text/csv", key="problems_download")
@@ -123,12 +127,20 @@ else:
 # ---------------------------------------------------------------- quality over time
 st.subheader("各部门数据质量")
 qual = ui.quality(db, version, scope)
-if not qual.empty:
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def quality_figure(db: str, version: int | None, scope: Scope) -> go.Figure:
+    # Cached on the registry version: plotly express takes a few hundred ms to build it.
     fig = px.line(qual.assign(as_of=qual["as_of"].astype(str)), x="as_of", y="problem_rate",
                   color="kind_label", markers=True,
                   labels={"as_of": "数据日期", "problem_rate": "问题率", "kind_label": "部门数据"})
     fig.update_layout(height=320, yaxis_tickformat=".1%", margin={"l": 10, "r": 10, "t": 20, "b": 10})
-    st.plotly_chart(fig, width="stretch", key="quality_chart")
+    return fig
+
+
+if not qual.empty:
+    st.plotly_chart(quality_figure(db, version, scope), width="stretch", key="quality_chart")
     table = qual.pivot_table(index="kind_label", columns="as_of", values=["read", "problems"],
                              aggfunc="sum", fill_value=0)
     table.columns = [f"{d:%Y-%m-%d} {'读取' if m == 'read' else '问题'}" for m, d in table.columns]

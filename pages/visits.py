@@ -84,7 +84,8 @@ def log_download() -> None:
 
 st.download_button(
     "下载打印版走访清单（Excel，A4横向）",
-    data=ui.visit_sheet(rows, place, ctx.as_of, printed_by=ctx.scope.user),
+    # Built on click, not on every run: the sheet of a whole street takes seconds.
+    data=lambda: ui.visit_sheet(rows, place, ctx.as_of, printed_by=ctx.scope.user),
     file_name=f"走访清单_{place}_{ctx.as_of:%Y%m%d}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     on_click=log_download, disabled=rows.empty, key="visits_download",
