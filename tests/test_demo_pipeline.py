@@ -33,6 +33,11 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> dict:
     generate_demo(demo, persons=PERSONS, seed=11)
     assert kuomian(["import", str(demo), "--db", str(db)]) == 0
     assert kuomian(["build", "--db", str(db)]) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    # The first build already learns from the snapshots it makes of earlier dates.
+    assert con.execute("SELECT model FROM registry_versions ORDER BY version DESC LIMIT 1"
+                       ).fetchall()[0][0] in ("hgb", "logistic")
+    con.close()
     dates = sorted(p.name for p in demo.iterdir() if not p.name.startswith("."))
     return {"root": root, "demo": demo, "db": db, "truth": demo / ".truth", "dates": dates}
 

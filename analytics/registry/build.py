@@ -156,20 +156,26 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
         "SELECT count(*), count(*) FILTER (WHERE legal), count(target_type) FROM mart_persons"
     )
     entities = store.scalar(con, "SELECT count(*) FROM mart_entities")
-    # Keep one snapshot per date: the older versions of this date go.
-    old = [r[0] for r in con.execute("SELECT version FROM registry_versions WHERE as_of = ?",
-                                     [as_of]).fetchall()]
-    for mart in MARTS:
-        if old:
-            con.execute(f"DELETE FROM reg_{mart} WHERE list_contains(?, version)", [old])
-    con.execute("DELETE FROM registry_versions WHERE as_of = ?", [as_of])
     con.execute("INSERT INTO registry_versions VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
                 [version, as_of, data_seq, chash, persons, legal, targets, entities, model])
-    con.execute("DELETE FROM model_reports WHERE as_of = ?", [as_of])
     from analytics.ranking import report_json  # scikit-learn loads only for a build
 
     con.execute("INSERT INTO model_reports VALUES (?, ?, ?)", [version, as_of, report_json(report)])
     return version
+
+
+def prune(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep one snapshot per date, the newest, and never the version in use: it
+    goes only in the transaction that switches to its successor."""
+    current = int(store.get_meta(con, "current_version") or 0)
+    old = [r[0] for r in con.execute("""
+        SELECT version FROM registry_versions
+        QUALIFY row_number() OVER (PARTITION BY as_of ORDER BY version DESC) > 1""").fetchall()
+        if r[0] != current]
+    if not old:
+        return
+    for table in [f"reg_{mart}" for mart in MARTS] + ["registry_versions", "model_reports"]:
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?, version)", [old])
 
 
 def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
@@ -193,25 +199,32 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
         chash = code_hash(cfg)
         wanted = [d for d in dates if d < target] + [target]
         t0 = time.perf_counter()
-        con.execute("BEGIN TRANSACTION")
-        try:
-            built = []
-            for d in wanted:
-                seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches "
-                                   "WHERE as_of <= ?", [d])
-                have = store.one(con, "SELECT data_seq, code_hash FROM registry_versions "
-                                   "WHERE as_of = ?", [d])
-                if d != target and have == (seq, chash):
-                    continue
+        built = []
+        for d in wanted:
+            seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches "
+                               "WHERE as_of <= ?", [d])
+            have = store.one(con, "SELECT data_seq, code_hash FROM registry_versions "
+                               "WHERE as_of = ?", [d])
+            if d != target and have == (seq, chash):
+                continue
+            # Each history snapshot commits on its own, so the date asked for reads
+            # them committed: DuckDB 2.0 did not show a scan the rows of a table
+            # created and filled earlier in the same transaction (at 120k people the
+            # model saw no history). The current version is not among them (it is
+            # the date asked for, or an older build of another date, kept), and
+            # switches only with the last commit: readers see one consistent registry.
+            con.execute("BEGIN TRANSACTION")
+            try:
                 # History snapshots keep the prior; the date asked for learns from them.
-                built.append((d, build_one(con, d, region, cfg, seq, chash, debug,
-                                           learn=(d == target))))
-            version = built[-1][1]
-            store.set_meta(con, "current_version", str(version))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+                version = build_one(con, d, region, cfg, seq, chash, debug, learn=(d == target))
+                if d == target:
+                    store.set_meta(con, "current_version", str(version))
+                prune(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            built.append((d, version))
         return {"as_of": target, "version": version, "dates_built": [d for d, _ in built],
                 "seconds": round(time.perf_counter() - t0, 2)}
     finally:
@@ -236,7 +249,8 @@ def version_for(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) ->
             row = store.one(con, "SELECT version, as_of FROM registry_versions WHERE version = ?",
                               [int(current)]) if current else None
         else:
-            row = store.one(con, "SELECT version, as_of FROM registry_versions WHERE as_of = ?",
+            row = store.one(con, "SELECT version, as_of FROM registry_versions WHERE as_of = ? "
+                                 "ORDER BY version DESC LIMIT 1",
                               [as_of])
     except duckdb.CatalogException:
         row = None
