@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         args.db = str(store.default_db())
     try:
         args.func(args)
-    except Exception as exc:  # one line for the user; bugs show their type for reporting
+    except Exception as exc:  # noqa: BLE001 - one line for the user; bugs show their type
         from analytics.config import ConfigError
         from analytics.ingest import ImportRejected
         from analytics.registry.build import BuildError

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import store
-from analytics.registry.build import version_for
+from analytics.registry.build import BuildError, version_for
 
 TARGET_COLUMNS = ["id_number", "target_type", "groups", "street_code", "community_code", "score",
                   "rank"]
@@ -70,7 +70,7 @@ def _problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.
         return as_of
     try:
         return version_for(con)[1]
-    except Exception:  # no registry built yet: the problems of the newest import
+    except BuildError:  # no registry built yet: the problems of the newest import
         latest = store.scalar(con, "SELECT max(as_of) FROM import_files")
         if latest is None:
             raise ValueError("数据库中没有已导入的批次 (nothing imported yet)") from None

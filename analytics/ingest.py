@@ -17,9 +17,10 @@ import tempfile
 import tomllib
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np

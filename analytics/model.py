@@ -167,7 +167,7 @@ class RankingModel:
 
     name = "model"
 
-    def fit(self, x: pd.DataFrame, y: np.ndarray) -> "RankingModel":
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> RankingModel:
         raise NotImplementedError
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
@@ -188,7 +188,7 @@ class BoostedModel(RankingModel):
         m["street"] = pd.Categorical(x["street"], categories=self.streets)
         return m
 
-    def fit(self, x: pd.DataFrame, y: np.ndarray) -> "BoostedModel":
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> BoostedModel:
         self.streets = sorted(x["street"].unique())
         # A column with no value at all (no income data in a region, say) has no
         # bins; it carries nothing to learn, so it is left out.
@@ -211,7 +211,7 @@ class LogisticModel(RankingModel):
 
     name = "logistic"
 
-    def fit(self, x: pd.DataFrame, y: np.ndarray) -> "LogisticModel":
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> LogisticModel:
         self.models: dict[str, object] = {}
         for t in TYPES:
             mask = (x["target_type"] == t).to_numpy()
@@ -241,7 +241,7 @@ class PriorModel(RankingModel):
 
     name = "prior"
 
-    def fit(self, x: pd.DataFrame, y: np.ndarray) -> "PriorModel":
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> PriorModel:
         return self
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
@@ -261,7 +261,7 @@ def metrics(y: np.ndarray, p: np.ndarray) -> dict:
     base = y.mean() if len(y) else float("nan")
     top = order[: max(1, len(y) // 10)]
     out = {
-        "n": int(len(y)), "positives": int(y.sum()), "base_rate": float(base),
+        "n": len(y), "positives": int(y.sum()), "base_rate": float(base),
         "auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan"),
         "top_decile_lift": float(y[top].mean() / base) if base > 0 else float("nan"),
         "brier": float(brier_score_loss(y, p)),
@@ -287,7 +287,7 @@ def uplift_at_k(y: np.ndarray, treated: np.ndarray, uplift: np.ndarray,
     overall = _rate_gap(y, treated)
     for f in fractions:
         top = order[: max(1, int(len(y) * f))]
-        rows.append({"fraction": f, "n": int(len(top)), "uplift": _rate_gap(y[top], treated[top]),
+        rows.append({"fraction": f, "n": len(top), "uplift": _rate_gap(y[top], treated[top]),
                      "random": overall})
     return rows
 
@@ -312,7 +312,7 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
     report: dict = {
         "training_dates": sorted({str(d) for d in pairs["start"]}),
         "outcome_dates": sorted({str(d) for d in pairs["end"]}),
-        "train_rows": int(len(train)), "validation_rows": int(len(valid)),
+        "train_rows": len(train), "validation_rows": len(valid),
         "validation_date": str(latest), "models": {},
     }
     best = None
@@ -327,7 +327,7 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
         # Keep the simplest model whose AUC is within 0.005 of the best (prior <
         # logistic < boosted in complexity).
         aucs = {n: r["auc"] for n, r in report["models"].items()}
-        top = max(v for v in aucs.values() if v == v)
+        top = max(v for v in aucs.values() if not np.isnan(v))
         best = next(m for m in candidates if aucs[m.name] >= top - 0.005)
     else:
         # Unvalidated: the boosted model only with enough rows to learn from.
@@ -337,7 +337,7 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
         report["note"] = "历史不足，无法留出验证 (too little history for a held-out date)"
     report["chosen"] = best.name
     fresh = {"prior": PriorModel, "logistic": LogisticModel, "hgb": BoostedModel}[best.name]()
-    report["final_train_rows"] = int(len(pairs))
+    report["final_train_rows"] = len(pairs)
     return Choice(fresh.fit(pairs, pairs["y"].to_numpy()), report)
 
 

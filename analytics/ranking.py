@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -148,7 +149,7 @@ def _text(factor: str, x: dict, person: dict, details: dict) -> str:
     if factor == "age":
         return f"{int(x['age'])}岁"
     if factor == "grade_log":
-        return f"居民养老保险缴费档次{int(round(np.exp(x['grade_log'])))}元"
+        return f"居民养老保险缴费档次{round(float(np.exp(x['grade_log'])))}元"
     if factor == "lapse_quarters":
         return f"已断缴{int(x['lapse_quarters'])}个季度"
     if factor == "ability":
@@ -227,7 +228,7 @@ def _learned_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     uplift_model = m.fit_uplift(pairs, choice.report)
     uplift = m.predict_uplift(uplift_model, x) if uplift_model is not None else None
     reasons = explain(choice.model, x, targets, evidence)
-    choice.report["scored_targets"] = int(len(targets))
+    choice.report["scored_targets"] = len(targets)
     return _scored(targets, x, scores, reasons, choice.model.name, uplift), choice.report
 
 

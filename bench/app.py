@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 PAGES = ["pages/overview.py", "pages/map.py", "pages/visits.py", "pages/registry.py",
          "pages/data_import.py"]
@@ -44,15 +44,15 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
         at.session_state["login_role"] = "bureau"
         at.run()
         for page in PAGES:
-            cold = _timed(lambda: at.switch_page(page).run())
-            warm = _timed(lambda: at.switch_page(page).run())
+            cold = _timed(lambda at=at, page=page: at.switch_page(page).run())
+            warm = _timed(lambda at=at, page=page: at.switch_page(page).run())
             out.setdefault(page, {}).setdefault("cold", []).append(cold)
             out[page].setdefault("warm", []).append(warm)
         at.switch_page("pages/visits.py").run()
         for box in at.selectbox:
             if box.label == "对象类型" and len(box.options) > 1:
                 out["pages/visits.py"].setdefault("filter", []).append(
-                    _timed(lambda: box.select_index(1).run()))
+                    _timed(lambda box=box: box.select_index(1).run()))
                 break
     return {p: {k: statistics.median(v) for k, v in d.items()} for p, d in out.items()}
 

@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics import model as m  # noqa: E402
+from analytics import model as m
 
 
 def evaluate(db: str, truth_dir: Path) -> dict:

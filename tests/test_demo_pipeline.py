@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from pathlib import Path
 
 import duckdb
 import numpy as np
