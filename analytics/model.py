@@ -105,13 +105,28 @@ class History:
 
 def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                  current: pd.DataFrame) -> History:
-    """Every stored snapshot before ``as_of`` plus the current (unsaved) one."""
+    """The stored snapshots before ``as_of`` plus the current (unsaved) one.
+
+    Of a stored snapshot only the rows training reads are loaded: its targets,
+    and the people who were targets of the snapshot before (their outcome). At
+    a million people this is a seventh of the rows."""
     cols = ", ".join(f"p.{c}" for c in PERSON_COLUMNS)
     outcome = "p.insured, p.contributing, p.employee_contributor"
     rows = con.execute(f"""
+        WITH v AS (
+            SELECT version, as_of, lag(version) OVER (ORDER BY as_of) AS previous
+            FROM registry_versions WHERE as_of < ?
+            QUALIFY row_number() OVER (PARTITION BY as_of ORDER BY version DESC) = 1
+        ),
+        earlier_targets AS (
+            SELECT v.version, q.id_number FROM v JOIN reg_persons q ON q.version = v.previous
+            WHERE q.target_type IS NOT NULL
+        )
         SELECT v.as_of, {cols}, {outcome}
-        FROM reg_persons p JOIN registry_versions v USING (version)
-        WHERE v.as_of < ? ORDER BY v.as_of""", [as_of]).df() if _has_table(con, "reg_persons") \
+        FROM reg_persons p JOIN v USING (version)
+        LEFT JOIN earlier_targets e ON e.version = p.version AND e.id_number = p.id_number
+        WHERE p.target_type IS NOT NULL OR e.id_number IS NOT NULL
+        ORDER BY v.as_of, p.id_number""", [as_of]).df() if _has_table(con, "reg_persons") \
         else pd.DataFrame()
     snaps = [(d, g.drop(columns="as_of")) for d, g in rows.groupby("as_of", sort=True)] \
         if len(rows) else []
