@@ -800,6 +800,9 @@ def import_batches(paths: Iterable[str | Path], db: str | Path | None = None,
                 result = read_batch(folder, con, sources)
                 seq += 1
                 write_batch(con, result, sources, seq)
+                # Only the report is kept: a batch's rows would otherwise stay in
+                # memory until the last batch of the command is written.
+                result.accepted, result.boundaries, result.issues = {}, [], []
                 results.append(result)
             con.execute("COMMIT")
         except BaseException:
