@@ -238,6 +238,26 @@ def targets(db: str | Path, version: int, scope: Scope, street: str | None = Non
     return _mask_frame(df)
 
 
+def filter_targets(rows: pd.DataFrame, street: str | None = None, community: str | None = None,
+                   target_type: str | None = None, group: int | None = None,
+                   min_score: float = 0.0) -> pd.DataFrame:
+    """The rows of :func:`targets` (already scoped) that pass the filters, with
+    ``grid_rank`` numbered again. The same filters as :func:`targets` applies in
+    SQL, done in memory so that a filter change needs no database read."""
+    keep = rows["score"] >= min_score
+    if street is not None:
+        keep &= rows["street_code"] == street
+    if community is not None:
+        keep &= rows["community_code"] == community
+    if target_type is not None:
+        keep &= rows["target_type"] == target_type
+    if group is not None:
+        keep &= rows["groups_text"].fillna("").str.split(";").apply(lambda g: str(group) in g)
+    out = rows[keep].copy()
+    out["grid_rank"] = range(1, len(out) + 1)
+    return out.reset_index(drop=True)
+
+
 def search_persons(db: str | Path, version: int, scope: Scope, query: str,
                    limit: int = 50) -> pd.DataFrame:
     """People of the registry in the scope whose ID number is ``query`` (or ends

@@ -47,18 +47,19 @@ left, right = st.columns(2)
 for col, (metric, label, goal_idx) in zip((left, right), [("coverage_rate", "参保率", 0),
                                                           ("structure_ratio", "结构比", 1)]):
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=trend["as_of"], y=trend[metric], mode="lines+markers+text",
+    # Snapshot dates as labels: one tick per quarter, no English month names.
+    dates = [f"{pd.Timestamp(d):%Y-%m-%d}" for d in trend["as_of"]]
+    fig.add_trace(go.Scatter(x=dates, y=trend[metric], mode="lines+markers+text",
                              name=label, text=[ui.pct(v, 1) for v in trend[metric]],
                              textposition="top center",
-                             hovertemplate="%{x|%Y-%m-%d}<br>" + label + "：%{y:.2%}<extra></extra>"))
+                             hovertemplate="%{x}<br>" + label + "：%{y:.2%}<extra></extra>"))
     for year, dash in ((2025, "dash"), (2035, "dot")):
         fig.add_hline(y=goals[year][goal_idx], line_dash=dash, line_color="#b2182b",
                       annotation_text=f"{year}年目标 {goals[year][goal_idx]:.0%}",
                       annotation_position="top left")
     fig.update_layout(title=f"{label}（全市）", height=340, margin={"l": 10, "r": 10, "t": 50, "b": 10},
                       yaxis_tickformat=".0%", showlegend=False, xaxis_title=None)
-    if len(trend) == 1:
-        fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category")
     with col:
         st.plotly_chart(fig, width="stretch", key=f"trend_{metric}")
 

@@ -42,12 +42,14 @@ with f5:
     min_score = st.number_input("最低得分", min_value=0.0, max_value=1.0, value=0.0, step=0.05,
                                 key="visits_min_score")
 
-rows = ui.targets(ctx.db, ctx.version, ctx.scope,
-                  street=None if street == ui.ALL else street,
-                  community=None if community == ui.ALL else community,
-                  target_type=None if ttype == ui.ALL else ttype,
-                  group=None if group == ui.ALL else int(group),
-                  min_score=float(min_score))
+# The viewer's whole list is read once per registry version (cached); filters
+# apply in memory, so changing one needs no database read.
+rows = views.filter_targets(ui.targets(ctx.db, ctx.version, ctx.scope),
+                            street=None if street == ui.ALL else street,
+                            community=None if community == ui.ALL else community,
+                            target_type=None if ttype == ui.ALL else ttype,
+                            group=None if group == ui.ALL else int(group),
+                            min_score=float(min_score))
 
 counts = rows["target_label"].value_counts()
 st.markdown(f"**共 {len(rows):,} 人**（" + "，".join(

@@ -218,3 +218,18 @@ def test_no_read_leaves_the_database_locked(built: Path) -> None:
     views.targets(built, current(built), Scope.bureau())
     con = duckdb.connect(str(built))  # a writer can open it right after
     con.close()
+
+
+def test_filtering_in_memory_equals_filtering_in_the_database(db: Path) -> None:
+    scope, version = Scope.bureau(), current(db)
+    everyone = views.targets(db, version, scope)
+    for street, community, ttype, group, score in [
+            (STREET_A, None, None, None, 0.0), (None, None, "enroll", None, 0.0),
+            (None, None, None, 7, 0.0), (None, None, "upgrade", 4, 0.1),
+            (STREET_A, everyone["community_code"].iloc[0], None, None, 0.0)]:
+        sql = views.targets(db, version, scope, street=street, community=community,
+                            target_type=ttype, group=group, min_score=score)
+        mem = views.filter_targets(everyone, street=street, community=community,
+                                   target_type=ttype, group=group, min_score=score)
+        assert list(mem["id_number"]) == list(sql["id_number"])
+        assert list(mem["grid_rank"]) == list(sql["grid_rank"])
