@@ -34,7 +34,7 @@ from analytics.ids import gender as id_gender
 from analytics.ids import normalize_id, normalize_ids, normalize_uscc
 from analytics.readers import TABULAR, Sheet, UnreadableFile, read_csv, read_sheet, workbook_sheets
 from analytics.sources import Field, Kind, Sources, load_sources
-from analytics.textnorm import clean, header_key, parse_date, parse_number
+from analytics.textnorm import clean, clean_column, header_key, parse_date, parse_number
 
 # The order in which a row's problems are tried; a problem row keeps the first.
 REASONS = ("missing_value", "invalid_id", "invalid_uscc", "invalid_date", "invalid_value",
@@ -357,22 +357,6 @@ class KindState:
 
     frames: list[pd.DataFrame] = field(default_factory=list)
     keys: dict[tuple, tuple] = field(default_factory=dict)  # key -> the accepted row's values
-
-
-_FULLWIDTH = "[\uff01-\uff5e\u3000]"
-_TRIM_CHARS = " \t\u3000\u00a0\u200b\ufeff\r\n"
-
-
-def clean_column(values: list[str]) -> np.ndarray:
-    """clean() over a column, vectorized with Arrow (an object array of str)."""
-    arr = pa.array(values, type=pa.string())
-    arr = pc.utf8_trim(arr, characters=_TRIM_CHARS)
-    out = arr.to_numpy(zero_copy_only=False).astype(object)
-    wide = np.flatnonzero(pc.match_substring_regex(arr, _FULLWIDTH).to_numpy(
-        zero_copy_only=False))
-    for i in wide:
-        out[i] = clean(out[i])
-    return out
 
 
 class TableChecker:

@@ -7,6 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 # Full-width ASCII (U+FF01..U+FF5E) folds to ASCII; the ideographic space to a space.
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FOLD[0x3000] = 0x20
@@ -36,6 +40,17 @@ def clean(value: object) -> str:
     if text.isascii():
         return text  # nothing to fold: the common case, kept fast for large files
     return text.translate(_FOLD).strip(_TRIM)
+
+
+def clean_column(values: list[str]) -> np.ndarray:
+    """:func:`clean` over a column (an object array of str), vectorized with Arrow:
+    only the cells holding full-width characters go through Python."""
+    arr = pc.utf8_trim(pa.array(values, type=pa.string()), characters=_TRIM)
+    out = arr.to_numpy(zero_copy_only=False).astype(object)
+    wide = pc.match_substring_regex(arr, "[\uff01-\uff5e\u3000]").to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(wide):
+        out[i] = clean(out[i])
+    return out
 
 
 def header_key(value: str) -> str:

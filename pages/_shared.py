@@ -141,6 +141,17 @@ def require_context() -> Ctx:
     return ctx
 
 
+def people_page(title: str, hint: str) -> Ctx:
+    """Title, permission check and caption of a page that lists named people: leaders
+    (aggregates only) are told so and the page stops."""
+    ctx = require_context()
+    st.title(title)
+    if not names_allowed(ctx):
+        st.stop()
+    st.caption(f"网格：{ctx.grid_name}　数据日期：{ctx.as_of:%Y年%m月%d日}　{hint}")
+    return ctx
+
+
 def names_allowed(ctx: Ctx) -> bool:
     """Leaders see aggregates only: pages that list people say so and stop."""
     if not ctx.scope.sees_names:

@@ -10,12 +10,7 @@ import streamlit as st
 from analytics import views
 from pages import _shared as ui
 
-ctx = ui.require_context()
-st.title("实名库查询")
-if not ui.names_allowed(ctx):
-    st.stop()
-st.caption(f"网格：{ctx.grid_name}　数据日期：{ctx.as_of:%Y年%m月%d日}　"
-           "输入完整身份证号、身份证号后4位以上，或姓名中的字。")
+ctx = ui.people_page("实名库查询", "输入完整身份证号、身份证号后4位以上，或姓名中的字。")
 
 query = st.text_input("身份证号或姓名", key="registry_query", placeholder="如 5301… 或 张")
 if not query.strip():

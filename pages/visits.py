@@ -11,12 +11,7 @@ import streamlit as st
 from analytics import views
 from pages import _shared as ui
 
-ctx = ui.require_context()
-st.title("走访清单")
-if not ui.names_allowed(ctx):
-    st.stop()
-st.caption(f"网格：{ctx.grid_name}　数据日期：{ctx.as_of:%Y年%m月%d日}　"
-           "身份证号与电话在屏幕上部分隐藏。")
+ctx = ui.people_page("走访清单", "身份证号与电话在屏幕上部分隐藏。")
 
 # ---------------------------------------------------------------- filters (inside the scope)
 grid = ui.areas(ctx.db, ctx.version)

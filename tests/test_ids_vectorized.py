@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.ids import id_check_digit, normalize_id, normalize_ids
+from analytics.textnorm import clean, clean_column
 
 digits17 = st.text(alphabet="0123456789", min_size=17, max_size=17)
 
@@ -35,3 +36,11 @@ def test_normalize_ids_checks_real_birth_dates() -> None:
     common = "11010519000229002"  # 1900 was not
     assert normalize_ids([leap + id_check_digit(leap), common + id_check_digit(common)]) == [
         leap + id_check_digit(leap), None]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(
+    list("ab1２３ＸＹ　 \t张三,，-\r\n") + ["\u00a0", "\ufeff", "\u200b"]), max_size=12),
+    max_size=30))
+def test_clean_column_agrees_with_clean(values: list[str]) -> None:
+    assert list(clean_column(values)) == [clean(v) for v in values]
