@@ -24,6 +24,8 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from analytics import store
+
 RANDOM_STATE = 20251
 TYPES = ("enroll", "resume", "upgrade")
 SURVEY_RESULTS = ("同意参保", "考虑中", "拒绝", "联系不上", "已参保", "已在外地参保")
@@ -126,18 +128,13 @@ def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         FROM reg_persons p JOIN v USING (version)
         LEFT JOIN earlier_targets e ON e.version = p.version AND e.id_number = p.id_number
         WHERE p.target_type IS NOT NULL OR e.id_number IS NOT NULL
-        ORDER BY v.as_of, p.id_number""", [as_of]).df() if _has_table(con, "reg_persons") \
+        ORDER BY v.as_of, p.id_number""", [as_of]).df() if store.has_table(con, "reg_persons") \
         else pd.DataFrame()
     snaps = [(d, g.drop(columns="as_of")) for d, g in rows.groupby("as_of", sort=True)] \
         if len(rows) else []
     keep = [c for c in (*PERSON_COLUMNS, "insured", "contributing", "employee_contributor")]
     snaps.append((as_of, current[keep]))
     return History([(pd.Timestamp(d).date(), f.reset_index(drop=True)) for d, f in snaps])
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
 
 
 def visits_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> set[str]:

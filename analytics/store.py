@@ -111,6 +111,12 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database file holds a table of that name (temporary ones aside)."""
+    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = ? AND table_type = 'BASE TABLE'", [name]))
+
+
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple | None:
     """The first row of a query (the result is read to the end, as DuckDB asks)."""
     rows = con.execute(sql, params).fetchall() if params is not None else \

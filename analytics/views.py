@@ -78,11 +78,6 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd.D
     return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(store.scalar(con, "SELECT count(*) FROM information_schema.tables "
-                                  "WHERE table_name = ?", [table]))
-
-
 # ---------------------------------------------------------------- registry status
 
 @dataclass(frozen=True)
@@ -109,9 +104,9 @@ def status(db: str | Path) -> Status:
     if not path.exists():
         return Status(str(path), exists=False)
     with reading(path) as con:
-        imported = _has_table(con, "import_files") and bool(
+        imported = store.has_table(con, "import_files") and bool(
             store.scalar(con, "SELECT count(*) FROM import_files"))
-        if not _has_table(con, "registry_versions"):
+        if not store.has_table(con, "registry_versions"):
             return Status(str(path), True, imported)
         snaps = tuple((int(v), a) for v, a in con.execute(
             "SELECT version, as_of FROM registry_versions ORDER BY as_of").fetchall())

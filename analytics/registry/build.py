@@ -84,10 +84,13 @@ def _params(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: Co
         raise BuildError("配置中缺少2025或2035年目标 (goals for 2025 and 2035 are required)")
 
 
-def run_steps(con: duckdb.DuckDBPyConnection, upto: str | None = None,
-              debug: bool = False) -> None:
-    """Execute the step files in order (those numbered below ``upto`` when given)."""
+def run_steps(con: duckdb.DuckDBPyConnection, start: str | None = None,
+              upto: str | None = None, debug: bool = False) -> None:
+    """Execute the step files in order: those numbered from ``start`` and below
+    ``upto`` when given."""
     for path in steps():
+        if start is not None and path.name < start:
+            continue
         if upto is not None and path.name >= upto:
             break
         for sql in split_statements(path.read_text(encoding="utf-8")):
@@ -123,9 +126,7 @@ def _score(con: duckdb.DuckDBPyConnection, as_of: dt.date, learn: bool) -> tuple
 def _persist(con: duckdb.DuckDBPyConnection, version: int) -> None:
     for mart in MARTS:
         table = f"reg_{mart}"
-        exists = store.scalar(con, "SELECT count(*) FROM information_schema.tables "
-                             "WHERE table_name = ? AND table_type = 'BASE TABLE'",
-                             [table])
+        exists = store.has_table(con, table)
         new_cols = [r[0] for r in con.execute(f"DESCRIBE mart_{mart}").fetchall()]
         if exists:
             old_cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()][1:]
@@ -147,10 +148,7 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
     _params(con, as_of, region, cfg)
     run_steps(con, upto="090", debug=debug)
     model, report = _score(con, as_of, learn)
-    for path in steps():
-        if path.name >= "090":
-            for sql in split_statements(path.read_text(encoding="utf-8")):
-                con.execute(sql)
+    run_steps(con, start="090", debug=debug)
     _persist(con, version)
     persons, legal, targets = store.one(con, 
         "SELECT count(*), count(*) FILTER (WHERE legal), count(target_type) FROM mart_persons"
