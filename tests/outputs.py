@@ -11,7 +11,9 @@ digests of the suite's small demo are kept in ``tests/golden/`` and checked by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import sys
 from pathlib import Path
 
@@ -52,9 +54,14 @@ def run(persons: int, seed: int, work: Path) -> dict[str, str]:
     demo, db = work / "demo", work / "kuomian.duckdb"
     if kuomian(["demo", "--out", str(demo), "--persons", str(persons), "--seed", str(seed)]):
         raise RuntimeError("demo failed")
-    if kuomian(["import", str(demo), "--db", str(db)]) or kuomian(["build", "--db", str(db)]):
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        failed = kuomian(["import", str(demo), "--db", str(db)])
+    if failed or kuomian(["build", "--db", str(db)]):
         raise RuntimeError("import or build failed")
-    return {**demo_digests(demo), **export_digests(db, work)}
+    printed = hashlib.sha256(report.getvalue().encode("utf-8")).hexdigest()
+    return {**demo_digests(demo), "stdout/import-report.txt": printed,
+            **export_digests(db, work)}
 
 
 def main() -> None:
