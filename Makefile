@@ -9,17 +9,27 @@ DEMO   := data/demo
 DB     := data/kuomian.duckdb
 PORT   ?= 8501
 
-.PHONY: run test install install-test browser demo lint bench clean
+.PHONY: run test install install-test browser demo lint lock bench clean
 
-$(VENV)/.installed: pyproject.toml
+# Installs come from the lock files, so a fresh machine next year gets the
+# versions this tree was tested with; `make lock` refreshes them.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.lock
+	$(PIP) install --quiet -r requirements-test.lock
 	touch $@
+
+# Newest versions that satisfy pyproject.toml, written to the lock files.
+lock: install
+	$(PIP) install --quiet 'uv>=0.9'
+	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --upgrade \
+		--custom-compile-command "make lock" -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --python-version 3.11 --upgrade \
+		-c requirements.lock --custom-compile-command "make lock" -o requirements-test.lock
 
 install: $(VENV)/.installed
 
