@@ -4,6 +4,13 @@ Page config, the demo login (role and, for cadres, their grid), the registry dat
 picker, and ``st.navigation`` with the pages the role may see. The database is
 ``$KUOMIAN_DB`` or the project's ``data/kuomian.duckdb``.
 
+Connections: every read function opens a short-lived read-only DuckDB
+connection instead of one cached connection per process (``st.cache_resource``).
+That costs a few milliseconds a read, but a DuckDB file held open by the server
+would keep the command line's import and build from writing it; results are
+cached on the registry version instead (pages/_shared.py). The app's own writes
+(visits, the audit log) go to the SQLite app store beside the database.
+
     streamlit run app.py
 """
 
@@ -18,7 +25,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # `streamlit run` from another folder, or AppTest
     sys.path.insert(0, str(ROOT))
 
-from analytics import views
+from analytics import reads
 from pages import _shared as ui
 
 st.set_page_config(page_title="扩面增效", layout="wide")
@@ -37,7 +44,7 @@ ROLE_PAGES = {
     "bureau": ["overview", "map", "visits", "registry", "import"],
 }
 
-status = views.status(ui.db_path())
+status = reads.status(ui.db_path())
 
 with st.sidebar:
     st.markdown("### 扩面增效")
@@ -63,21 +70,29 @@ with st.sidebar:
                      format_func=lambda d: d.strftime("%Y年%m月%d日"), key=ui.K_AS_OF,
                      help="按季度保存的实名库快照；默认为最新构建的日期")
 
-if not status.built:
-    if role == "bureau":
-        st.navigation([PAGES["import"]]).run()
-    else:
-        st.info("还没有构建实名库。请以「人社局」角色登录后在「数据导入」页上传数据，"
-                "或在命令行运行：\n\n`kuomian import 批次文件夹 --db 数据库`\n\n"
-                "`kuomian build --db 数据库`")
-        st.caption(f"数据库：{status.db}")
-    st.stop()
 
-ctx = ui.context()
-with st.sidebar:
-    if role == "cadre":
-        st.caption(f"您的网格：{ctx.grid_name}")
-    if not ctx.is_current:
-        st.caption("正在查看历史快照；录入走访结果请切换到最新日期。")
 
-st.navigation([PAGES[p] for p in ROLE_PAGES[role]]).run()
+def not_built() -> None:
+    """The page of every role but the bureau's before the first build."""
+    st.info("还没有构建实名库。请以「人社局」角色登录后在「数据导入」页上传数据，"
+            "或在命令行运行：\n\n`kuomian import 批次文件夹 --db 数据库`\n\n"
+            "`kuomian build --db 数据库`")
+    st.caption(f"数据库：{status.db}")
+
+
+if status.built:
+    ctx = ui.context()
+    with st.sidebar:
+        if role == "cadre":
+            st.caption(f"您的网格：{ctx.grid_name}")
+        if not ctx.is_current:
+            st.caption("正在查看历史快照；录入走访结果请切换到最新日期。")
+    pages = [PAGES[p] for p in ROLE_PAGES[role]]
+elif role == "bureau":
+    pages = [PAGES["import"]]
+else:
+    pages = [st.Page(not_built, title="实名库未构建", url_path="not_built")]
+
+# Every run reaches st.navigation, so Streamlit never falls back to discovering
+# the pages/ folder by itself (which would list pages the role may not see).
+st.navigation(pages).run()

@@ -1,29 +1,16 @@
-"""Who may see what: the viewer's scope, masking of personal data on screen, and
-the audit log of every export of names.
+"""Who may see what: the viewer's scope and masking of personal data on screen
+(the audit log of every export of names is written by :mod:`analytics.writes`).
 
 Personal-data rules (shared/domain.md, "Rules from practice"): cadres see their
 own grid only; leaders see aggregates only (no names, no ID numbers); the HR
-bureau sees everything. Every export of names is logged (``export_audit``).
+bureau sees everything. Every export of names is logged.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
-
-import duckdb
-
-from analytics import store
 
 ROLES = {"leader": "领导", "bureau": "人社局", "cadre": "社区专干"}
-
-AUDIT_DDL = """
-CREATE TABLE IF NOT EXISTS export_audit (
-    exported_at TIMESTAMP, user_name VARCHAR, role VARCHAR, scope VARCHAR, what VARCHAR,
-    "rows" BIGINT)
-"""
-
 
 class AccessDenied(PermissionError):
     """The viewer's role or grid does not allow this read."""
@@ -129,27 +116,3 @@ def mask_phone(phone: str | None) -> str:
     if len(s) <= 7:
         return "*" * len(s)
     return s[:3] + "*" * (len(s) - 7) + s[-4:]
-
-
-def log_export(db: str | Path, user: str, role: str, scope: Scope | str, what: str,
-               rows: int) -> None:
-    """Record one export of names in ``export_audit`` (who, when, which grid, how many)."""
-    text = scope.describe() if isinstance(scope, Scope) else str(scope)
-    con = store.connect(db)
-    try:
-        con.execute(AUDIT_DDL)
-        con.execute("INSERT INTO export_audit VALUES (?, ?, ?, ?, ?, ?)",
-                    [dt.datetime.now(), user, role, text, what, int(rows)])
-    finally:
-        con.close()
-
-
-def audit_log(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The audit rows, newest first (empty when nothing was exported yet)."""
-    try:
-        cur = con.execute("SELECT * FROM export_audit ORDER BY exported_at DESC")
-    except duckdb.CatalogException:
-        return []
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-

@@ -103,3 +103,13 @@ def export(what: str, db: str | Path | None, out: Path, level: str = "city",
         return store.scalar(con, f"SELECT count(*) FROM ({sql})", params)
     finally:
         con.close()
+
+
+def imports_frame(con: duckdb.DuckDBPyConnection):
+    """The accounting of every imported file, as ``export imports`` writes it."""
+    return con.execute(IMPORTS_SQL).df()
+
+
+def problems_frame(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None):
+    """Problem data and warnings of the files the registry of ``as_of`` reads."""
+    return con.execute(PROBLEMS_SQL, {"d": _problems_date(con, as_of)}).df()

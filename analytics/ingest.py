@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics import store
+from analytics.store import FIELD_BATCH
 from analytics.config import load_config
 from analytics.ids import gender as id_gender
 from analytics.ids import normalize_id, normalize_ids, normalize_uscc
@@ -43,7 +44,6 @@ _REASON_RANK = {r: i for i, r in enumerate(REASONS)}
 _TOTAL_WORDS = {"合计", "总计", "小计"}
 HEADER_SEARCH_ROWS = 10  # one to five title rows, with blank rows between, fit easily
 # The batch name of visit results recorded in the app (走访清单 form).
-FIELD_BATCH = "现场录入"
 
 
 class ImportRejected(Exception):

@@ -139,7 +139,7 @@ def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date,
 
 def visits_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> set[str]:
     """People visited (a survey row dated) in (start, end]: the uplift's treatment."""
-    rows = con.execute("SELECT DISTINCT id_number FROM src_survey WHERE survey_date > ? "
+    rows = con.execute("SELECT DISTINCT id_number FROM survey_rows WHERE survey_date > ? "
                        "AND survey_date <= ? AND as_of <= ?", [start, end, end]).fetchall()
     return {r[0] for r in rows}
 

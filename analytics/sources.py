@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from analytics.config import load_config
 from analytics.textnorm import clean, header_key
 
 SOURCES_FILE = Path(__file__).parent / "config" / "sources.toml"
@@ -63,10 +64,25 @@ class Kind:
 class Sources:
     kinds: dict[str, Kind]
     values: dict[str, dict[str, str]]  # list name -> {cleaned spelling: canonical}
+    labels: dict[str, dict[str, str]]  # what codes mean on screen, by list
 
     def canonical(self, list_name: str, value: str) -> str | None:
         """The canonical spelling of ``value`` in a closed list, or None."""
         return self.values[list_name].get(clean(value))
+
+    def choices(self, list_name: str) -> tuple[str, ...]:
+        """The canonical values of a closed list, in the mapping file's order."""
+        return tuple(dict.fromkeys(self.values[list_name].values()))
+
+    def kind_label(self, name: str) -> str:
+        """The Chinese name of a department kind (or of boundaries), else the name."""
+        kind = self.kinds.get(name)
+        return kind.label if kind else self.labels["kind"].get(name, name)
+
+    @property
+    def event_kinds(self) -> tuple[str, ...]:
+        """Kinds that accumulate over batches (the rest: the newest batch is in force)."""
+        return tuple(k.name for k in self.kinds.values() if k.event)
 
 
 def _merge_lists(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +133,9 @@ def _parse(raw: dict[str, Any]) -> Sources:
                                 tuple(dict.fromkeys(headers)), f.get("values")))
         kinds[name] = Kind(name, spec["label"], tuple(fields), tuple(spec["key"]),
                            bool(spec.get("event", False)), bool(spec.get("person", True)))
-    return Sources(kinds, values)
+    labels = {name: {str(k): str(v) for k, v in table.items()}
+              for name, table in raw.get("labels", {}).items()}
+    return Sources(kinds, values, labels)
 
 
 @lru_cache(maxsize=4)
@@ -132,7 +150,5 @@ def load_sources(extend: str | Path | None = None) -> Sources:
     """The kinds of the contract, plus the synonyms of ``extend`` or ``$KUOMIAN_SOURCES``."""
     chosen = str(extend) if extend else os.environ.get("KUOMIAN_SOURCES") or None
     if chosen is None:
-        from analytics.config import load_config
-
         chosen = load_config().sources_extend or None
     return _load(chosen)

@@ -1,18 +1,33 @@
-"""The embedded DuckDB database: where it lives, and the tables the importer fills.
+"""The one owner of the databases: where they live, how they are opened and
+locked, and every table's DDL. The layout is written down in
+``docs/architecture.md``.
 
-One table per department kind, ``src_<kind>``: the accepted rows, normalized,
-for every as-of date, each row carrying its batch, file and row number. Beside
-them the accounting (``import_files``), problem data and warnings
-(``problems``), the batches (``import_batches``), boundaries and ``meta``.
-The registry build (``analytics/registry``) reads these and writes the marts.
+Two stores:
+
+- **The registry database** (DuckDB, ``data/kuomian.duckdb``): one table per
+  department kind, ``src_<kind>`` (the accepted rows, normalized, for every
+  as-of date, each row carrying its batch, file and row number), the
+  accounting (``import_files``), problem data and warnings (``problems``), the
+  batches (``import_batches``), boundaries and ``meta``; the registry build
+  (``analytics/registry``) reads these and writes the versions it publishes.
+  Written only by ``kuomian import`` / ``kuomian build``.
+- **The app store** (SQLite, beside it: ``data/kuomian.app.sqlite``): what the
+  app writes while serving — field visits and the audit log. SQLite because
+  many processes (the app's sessions, the command line) write it at once, each
+  a short transaction, and none of them may wait for an import or a build.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from analytics.sources import Kind, Sources, load_sources
 
@@ -100,6 +115,118 @@ def connect(db: str | Path | None = None, read_only: bool = False) -> duckdb.Duc
     con = duckdb.connect(str(path))
     ensure_schema(con)
     return con
+
+
+# DuckDB refuses a read-only and a read-write connection to one file at the same
+# time within a process, so every connection of this process to the registry
+# database is taken under one lock (the app's sessions are threads of one process).
+_LOCK = threading.RLock()
+
+
+@contextmanager
+def reading(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection to the registry database."""
+    with _LOCK:
+        con = connect(db, read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Hold the process's lock while a writer (which opens its own connection) runs."""
+    with _LOCK:
+        yield
+
+
+# ---------------------------------------------------------------- the app store
+
+# Visits recorded in the app carry this as their batch and source file, beside
+# the department files' survey rows.
+FIELD_BATCH = "现场录入"
+
+APP_DDL = """
+-- One row per field visit (入户调查) recorded in the app: the survey kind's
+-- fields, recorded against the registry date in use (as_of). One record per
+-- person and day and date: a second one replaces the first (the contract's key
+-- of survey rows is id_number + survey_date).
+CREATE TABLE IF NOT EXISTS visits (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    as_of TEXT NOT NULL, id_number TEXT NOT NULL, survey_date TEXT NOT NULL,
+    result TEXT NOT NULL, name TEXT, willingness TEXT, reason TEXT, ability_to_pay TEXT,
+    phone TEXT, surveyor TEXT, recorded_at TEXT NOT NULL,
+    UNIQUE (as_of, id_number, survey_date));
+-- Every export of names (who, role, grid, what, rows). Append-only: the
+-- triggers refuse any change to a written row.
+CREATE TABLE IF NOT EXISTS export_audit (
+    exported_at TEXT NOT NULL, user_name TEXT, role TEXT, scope TEXT, what TEXT,
+    "rows" INTEGER);
+CREATE TRIGGER IF NOT EXISTS export_audit_no_update BEFORE UPDATE ON export_audit
+BEGIN SELECT RAISE(ABORT, 'export_audit is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS export_audit_no_delete BEFORE DELETE ON export_audit
+BEGIN SELECT RAISE(ABORT, 'export_audit is append-only'); END;
+"""
+
+
+def app_db(db: str | Path) -> Path:
+    """The app store that belongs to a registry database (same folder and stem)."""
+    path = Path(db)
+    return path.with_name(path.stem + ".app.sqlite")
+
+
+@contextmanager
+def app_store(db: str | Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the app store of ``db``, one transaction: committed when
+    the block ends, rolled back when it raises."""
+    path = app_db(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=10, detect_types=0)
+    try:
+        # WAL: readers never block the writer nor it them; writers queue (timeout).
+        con.execute("PRAGMA journal_mode=WAL")
+        con.executescript(APP_DDL)
+        with con:
+            yield con
+    finally:
+        con.close()
+
+
+def visited_ids(db: str | Path) -> set[str]:
+    """ID numbers with a visit recorded in the app (empty when there is no app store)."""
+    if not app_db(db).exists():
+        return set()
+    with app_store(db) as con:
+        return {r[0] for r in con.execute("SELECT DISTINCT id_number FROM visits")}
+
+
+def attach_visits(con: duckdb.DuckDBPyConnection, db: str | Path) -> None:
+    """Make ``survey_rows`` on ``con``: the imported survey rows and the visits
+    recorded in the app together, in ``src_survey``'s shape (a temporary view:
+    nothing is written to the registry database)."""
+    rows: list[tuple] = []
+    if app_db(db).exists():
+        with app_store(db) as app:
+            rows = app.execute(
+                "SELECT as_of, seq, id_number, survey_date, result, name, willingness, reason, "
+                "ability_to_pay, phone, surveyor FROM visits ORDER BY seq").fetchall()
+    columns = ["as_of", "row_number", "id_number", "survey_date", "result", "name",
+               "willingness", "reason", "ability_to_pay", "phone", "surveyor"]
+    con.register("_app_visits", pd.DataFrame(rows, columns=columns, dtype=object))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW survey_rows AS
+        SELECT * FROM src_survey
+        UNION ALL BY NAME
+        SELECT CAST(as_of AS DATE) AS as_of, '{FIELD_BATCH}' AS batch,
+               '{FIELD_BATCH}' AS source_file, CAST(row_number AS INTEGER) AS row_number,
+               CAST(id_number AS VARCHAR) AS id_number,
+               CAST(survey_date AS DATE) AS survey_date, CAST(result AS VARCHAR) AS result,
+               CAST(name AS VARCHAR) AS name, CAST(willingness AS VARCHAR) AS willingness,
+               CAST(reason AS VARCHAR) AS reason,
+               CAST(ability_to_pay AS VARCHAR) AS ability_to_pay,
+               CAST(phone AS VARCHAR) AS phone, CAST(surveyor AS VARCHAR) AS surveyor
+        FROM _app_visits""")
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:

@@ -40,7 +40,7 @@ HEADER_ROW = 2  # 0-based: title, subtitle, header
 
 def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date,
                 printed_by: str = "") -> bytes:
-    """The workbook as bytes. ``rows``: the frame of :func:`analytics.views.targets`."""
+    """The workbook as bytes. ``rows``: the frame of :func:`analytics.reads.targets`."""
     import xlsxwriter
 
     buf = io.BytesIO()

@@ -68,7 +68,7 @@ def choropleth(shapes: pd.DataFrame, kpi: pd.DataFrame, metric: str, goal: float
     """A choropleth of the areas in ``shapes`` coloured by ``metric`` of ``kpi``.
 
     ``shapes``: code, name, geometry (GeoJSON text). ``kpi``: the rows of
-    :func:`analytics.views.kpi` for the same level. Hover shows the value, the goal,
+    :func:`analytics.reads.kpi` for the same level. Hover shows the value, the goal,
     the gap in people and the number of targets; ``customdata[0]`` is the code."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {list(METRICS)}")

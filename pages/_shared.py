@@ -1,7 +1,7 @@
 """What every page shares: the viewer's context (database, registry version, scope)
 derived from the sidebar choices, cached read functions, and number formats.
 
-The read functions are those of :mod:`analytics.views` wrapped in ``st.cache_data``;
+The read functions are those of :mod:`analytics.reads` wrapped in ``st.cache_data``;
 their arguments (database path, registry version, scope, filters) are the cache key,
 so a new build (a new version) is read afresh without clearing anything.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from analytics import views
+from analytics import reads
 from analytics.access import Scope
 from analytics.config import load_config
 from analytics.store import default_db
@@ -31,7 +31,7 @@ K_ROLE, K_STREET, K_COMMUNITY, K_USER, K_AS_OF = (
 @dataclass(frozen=True)
 class Ctx:
     db: str
-    status: views.Status
+    status: reads.Status
     version: int
     as_of: dt.date
     scope: Scope
@@ -48,11 +48,11 @@ def db_path() -> str:
 
 # Cached reads. A leading underscore would leave an argument out of the key;
 # every argument here is part of it.
-kpi = st.cache_data(show_spinner=False, max_entries=256)(views.kpi)
-areas = st.cache_data(show_spinner=False, max_entries=32)(views.areas)
-targets = st.cache_data(show_spinner=False, max_entries=128)(views.targets)
-search_persons = st.cache_data(show_spinner=False, max_entries=128)(views.search_persons)
-person_card = st.cache_data(show_spinner=False, max_entries=256)(views.person_card)
+kpi = st.cache_data(show_spinner=False, max_entries=256)(reads.kpi)
+areas = st.cache_data(show_spinner=False, max_entries=32)(reads.areas)
+targets = st.cache_data(show_spinner=False, max_entries=128)(reads.targets)
+search_persons = st.cache_data(show_spinner=False, max_entries=128)(reads.search_persons)
+person_card = st.cache_data(show_spinner=False, max_entries=256)(reads.person_card)
 visit_sheet = st.cache_data(show_spinner=False, max_entries=16)(_visit_sheet)
 
 
@@ -60,27 +60,27 @@ visit_sheet = st.cache_data(show_spinner=False, max_entries=16)(_visit_sheet)
 def kpi_trend(db: str, snapshots: tuple, level: str, codes: tuple[str, ...] | None = None
               ) -> pd.DataFrame:
     """The trend over all snapshots (``snapshots`` is the cache key: a build changes it)."""
-    return views.kpi_trend(db, level, list(codes) if codes else None)
+    return reads.kpi_trend(db, level, list(codes) if codes else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def boundaries(db: str, version: int, level: str, parent: str | None = None) -> pd.DataFrame:
-    return views.boundaries(db, level, parent)
+    return reads.boundaries(db, level, parent)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def quality(db: str, version: int | None, scope: Scope) -> pd.DataFrame:
-    return views.quality(db, scope)
+    return reads.quality(db, scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def problems(db: str, version: int | None, scope: Scope, as_of: dt.date | None) -> pd.DataFrame:
-    return views.problems(db, scope, as_of)
+    return reads.problems(db, scope, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def import_log(db: str, version: int | None, scope: Scope) -> pd.DataFrame:
-    return views.import_log(db, scope)
+    return reads.import_log(db, scope)
 
 
 def goals() -> dict[int, tuple[float, float]]:
@@ -96,7 +96,7 @@ def people(v: object) -> str:
     return "—" if v is None or pd.isna(v) else f"{int(v):,} 人"
 
 
-def build_scope(status: views.Status, version: int) -> tuple[Scope, str]:
+def build_scope(status: reads.Status, version: int) -> tuple[Scope, str]:
     """The viewer's scope from the sidebar choices, and the name of their grid."""
     role = st.session_state.get(K_ROLE, "leader")
     user = st.session_state.get(K_USER) or "演示用户"
@@ -120,7 +120,7 @@ def build_scope(status: views.Status, version: int) -> tuple[Scope, str]:
 def context() -> Ctx | None:
     """The context of this run, or None when no registry has been built yet."""
     db = db_path()
-    status = views.status(db)
+    status = reads.status(db)
     if not status.built:
         return None
     dates = {a: v for v, a in status.snapshots}

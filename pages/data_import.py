@@ -13,7 +13,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import views
+from analytics import reads, workflow
 from analytics.access import Scope
 from analytics.ingest import ImportRejected
 from analytics.registry.build import BuildError
@@ -67,7 +67,7 @@ if go:
             def progress(message: str, fraction: float) -> None:
                 bar.progress(min(max(fraction, 0.0), 1.0) * 0.8, text=message)
 
-            report, info, notices = views.import_and_build(paths, db, progress=progress)
+            report, info, notices = workflow.import_and_build(paths, db, progress=progress)
             bar.progress(1.0, text="实名库已构建")
         except ImportRejected as exc:
             st.error(f"导入被拒绝，数据库未作任何修改：{exc}")
@@ -86,11 +86,11 @@ if go:
 report = st.session_state.get("import_report")
 if report is not None:
     st.markdown("**本次导入报告**（读取 = 接收 + 重复 + 问题）")
-    shown = report.assign(kind=report["kind"].map(lambda k: views.KIND_LABELS.get(k, k)))
+    shown = report.assign(kind=report["kind"].map(reads.kind_label))
     shown.columns = ["批次", "数据日期", "文件", "数据种类", "读取", "接收", "重复", "问题", "警告"]
     st.dataframe(shown, hide_index=True, width="stretch")
 
-if not views.status(db).imported:
+if not reads.status(db).imported:
     st.info("数据库中还没有导入任何数据。")
     st.stop()
 ctx = ui.context()
@@ -105,8 +105,8 @@ else:
     severity = st.radio("类别", ("error", "warning"), horizontal=True, key="problems_severity",
                         format_func={"error": "问题（未接收）", "warning": "警告（已接收）"}.get)
     chosen = probs[probs["severity"] == severity]
-    summary = views.problem_summary(chosen)
-    summary["reason"] = summary["reason"].map(lambda r: views.REASON_LABELS.get(r, r))
+    summary = reads.problem_summary(chosen)
+    summary["reason"] = summary["reason"].map(lambda r: reads.REASON_LABELS.get(r, r))
     summary.columns = ["部门数据", "原因", "类别", "行数"]
     left, right = st.columns([1, 2])
     with left:
@@ -114,7 +114,7 @@ else:
     with right:
         detail = chosen[["kind_label", "source_file", "row_number", "reason", "field", "message",
                          "raw"]]
-        detail = detail.assign(reason=detail["reason"].map(lambda r: views.REASON_LABELS.get(r, r)))
+        detail = detail.assign(reason=detail["reason"].map(lambda r: reads.REASON_LABELS.get(r, r)))
         detail.columns = ["部门数据", "文件", "行号", "原因", "字段", "说明", "原始内容"]
         st.dataframe(detail, hide_index=True, width="stretch", height=320)
     st.download_button("下载问题数据（CSV）",
@@ -154,4 +154,4 @@ with st.expander("全部导入记录"):
     st.dataframe(log, hide_index=True, width="stretch")
 
 with st.expander("导出审计日志（含姓名的导出）"):
-    st.dataframe(views.export_audit(db, scope), hide_index=True, width="stretch")
+    st.dataframe(reads.export_audit(db, scope), hide_index=True, width="stretch")

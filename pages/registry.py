@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import views
+from analytics import reads
 from pages import _shared as ui
 
 ctx = ui.people_page("实名库查询", "输入完整身份证号、身份证号后4位以上，或姓名中的字。")
@@ -68,7 +68,7 @@ if t is not None:
 
 st.markdown("#### 重点群体及证据")
 if p["groups"]:
-    st.markdown("、".join(f"{g}. {views.GROUPS[g]}" for g in p["groups"]))
+    st.markdown("、".join(f"{g}. {reads.GROUPS[g]}" for g in p["groups"]))
     ev = card["evidence"][["group_no", "group_label", "kind_label", "detail", "source_file",
                            "row_number"]]
     ev.columns = ["群体", "群体名称", "数据来源", "证据", "来源文件", "行号"]

@@ -8,7 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics import views
+from analytics import reads, writes
 from pages import _shared as ui
 
 ctx = ui.people_page("走访清单", "身份证号与电话在屏幕上部分隐藏。")
@@ -28,18 +28,18 @@ with f2:
     community = st.selectbox("社区/村", [ui.ALL] + in_street, key="visits_community",
                              format_func=lambda c: c if c == ui.ALL else community_names[c] or c)
 with f3:
-    ttype = st.selectbox("对象类型", [ui.ALL] + list(views.TARGET_TYPES), key="visits_type",
-                         format_func=lambda t: views.TARGET_TYPES.get(t, t))
+    ttype = st.selectbox("对象类型", [ui.ALL] + list(reads.TARGET_TYPES), key="visits_type",
+                         format_func=lambda t: reads.TARGET_TYPES.get(t, t))
 with f4:
-    group = st.selectbox("重点群体", [ui.ALL] + list(views.GROUPS), key="visits_group",
-                         format_func=lambda g: g if g == ui.ALL else f"{g}. {views.GROUPS[g]}")
+    group = st.selectbox("重点群体", [ui.ALL] + list(reads.GROUPS), key="visits_group",
+                         format_func=lambda g: g if g == ui.ALL else f"{g}. {reads.GROUPS[g]}")
 with f5:
     min_score = st.number_input("最低得分", min_value=0.0, max_value=1.0, value=0.0, step=0.05,
                                 key="visits_min_score")
 
 # The viewer's whole list is read once per registry version (cached); filters
 # apply in memory, so changing one needs no database read.
-rows = views.filter_targets(ui.targets(ctx.db, ctx.version, ctx.scope),
+rows = reads.filter_targets(ui.targets(ctx.db, ctx.version, ctx.scope),
                             street=None if street == ui.ALL else street,
                             community=None if community == ui.ALL else community,
                             target_type=None if ttype == ui.ALL else ttype,
@@ -48,7 +48,7 @@ rows = views.filter_targets(ui.targets(ctx.db, ctx.version, ctx.scope),
 
 counts = rows["target_label"].value_counts()
 st.markdown(f"**共 {len(rows):,} 人**（" + "，".join(
-    f"{label} {int(counts.get(label, 0)):,}" for label in views.TARGET_TYPES.values()) + "）")
+    f"{label} {int(counts.get(label, 0)):,}" for label in reads.TARGET_TYPES.values()) + "）")
 
 screen = rows[["grid_rank", "rank", "name", "id_masked", "gender", "age", "community_name",
                "target_label", "groups_text", "score", "reasons", "action", "survey_result",
@@ -71,12 +71,12 @@ st.dataframe(
 # ---------------------------------------------------------------- printable list
 place = (community_names.get(community) if community != ui.ALL else
          street_names.get(street) if street != ui.ALL else ctx.grid_name) or ctx.grid_name
-what = (f"走访清单 {place} {ctx.as_of} 类型={views.TARGET_TYPES.get(ttype, '全部')} "
+what = (f"走访清单 {place} {ctx.as_of} 类型={reads.TARGET_TYPES.get(ttype, '全部')} "
         f"群体={group} 最低得分={min_score}")
 
 
 def log_download() -> None:
-    views.log_export(ctx.db, ctx.scope, what, len(rows))
+    writes.log_export(ctx.db, ctx.scope, what, len(rows))
 
 
 st.download_button(
@@ -110,10 +110,10 @@ with st.form("visit_form", clear_on_submit=True):
     with a:
         survey_date = st.date_input("走访日期", value=dt.date.today(),
                                     max_value=dt.date.today(), key="visit_date")
-        result = st.selectbox("调查结果", views.SURVEY_RESULTS, key="visit_result")
+        result = st.selectbox("调查结果", writes.SURVEY_RESULTS, key="visit_result")
     with b:
         willingness = st.text_input("参保意愿", key="visit_willingness")
-        ability = st.selectbox("缴费能力", ("",) + views.ABILITY_TO_PAY, key="visit_ability",
+        ability = st.selectbox("缴费能力", ("",) + writes.ABILITY_TO_PAY, key="visit_ability",
                                format_func=lambda v: v or "（未填）")
     with c:
         phone = st.text_input("联系电话", key="visit_phone")
@@ -124,11 +124,11 @@ with st.form("visit_form", clear_on_submit=True):
 if submitted:
     try:
         with st.spinner("正在保存并更新实名库……"):
-            views.record_visit(ctx.db, ctx.scope, who, survey_date, result,
+            writes.record_visit(ctx.db, ctx.scope, who, survey_date, result,
                                willingness=willingness, reason=reason,
                                ability_to_pay=ability or None, phone=phone,
                                surveyor=surveyor)
-    except views.VisitError as exc:
+    except writes.VisitError as exc:
         st.error(str(exc))
     else:
         st.cache_data.clear()

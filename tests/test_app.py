@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from tinyregion import COMMUNITIES, STREETS, build_tiny_db, write_batches
 
+from analytics import store
 from analytics.exports import export
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -52,6 +54,15 @@ def ok(at: AppTest) -> AppTest:
 
 def goto(at: AppTest, page: str) -> AppTest:
     return ok(at.switch_page(page).run())
+
+
+def app_query(db: Path, sql: str) -> list[tuple]:
+    """Rows of the app store (visits, audit) that belongs to ``db``."""
+    con = sqlite3.connect(store.app_db(db))
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
 
 
 def query(db: Path, sql: str) -> list[tuple]:
@@ -169,7 +180,7 @@ def test_downloading_the_visit_sheet_is_logged(db: Path) -> None:
     rows = len(at.dataframe[0].value)
     at.download_button[0].click().run()
     ok(at)
-    assert query(db, "SELECT user_name, role, \"rows\" FROM export_audit") == [
+    assert app_query(db, "SELECT user_name, role, \"rows\" FROM export_audit") == [
         ("王专干", "cadre", rows)]
 
 
@@ -184,7 +195,7 @@ def test_recording_a_visit_updates_the_list(db: Path) -> None:
     shown = at.dataframe[0].value
     row = shown[shown["name"] == first["name"]].iloc[0]
     assert row["survey_result"] == "同意参保" and row["phone_masked"] == "139****2222"
-    assert query(db, "SELECT count(*) FROM src_survey WHERE batch = '现场录入'") == [(1,)]
+    assert app_query(db, "SELECT count(*) FROM visits WHERE as_of IS NOT NULL") == [(1,)]
 
 
 # ---------------------------------------------------------------- registry

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import shutil
+import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -14,9 +15,10 @@ import openpyxl
 import pytest
 from tinyregion import COMMUNITIES, STREETS, build_tiny_db, person_id
 
-from analytics import views
+from analytics import reads, writes, store
 from analytics.access import AccessDenied, Scope, mask_id, mask_phone
 from analytics.exports import export
+from analytics.registry.build import build_registry
 from analytics.visit_sheet import visit_sheet
 from geo import maps
 
@@ -38,7 +40,7 @@ def db(built: Path, tmp_path: Path) -> Path:
 
 
 def current(db: Path) -> int:
-    return views.status(db).current_version
+    return reads.status(db).current_version
 
 
 # ---------------------------------------------------------------- masking
@@ -54,7 +56,7 @@ def test_mask_phone_keeps_first_three_and_last_four() -> None:
 
 
 def test_targets_carry_masked_columns(built: Path) -> None:
-    rows = views.targets(built, current(built), Scope.bureau())
+    rows = reads.targets(built, current(built), Scope.bureau())
     assert (rows["id_masked"] == rows["id_number"].map(mask_id)).all()
     assert all(len(m) == 18 and m[4:14] == "*" * 10 for m in rows["id_masked"])
     called = rows[rows["phone"].notna()]
@@ -67,33 +69,33 @@ def test_targets_carry_masked_columns(built: Path) -> None:
 def test_cadre_scope_never_returns_people_outside_the_grid(built: Path, grid: list[str]) -> None:
     scope = Scope.cadre(grid)
     v = current(built)
-    rows = views.targets(built, v, scope)
+    rows = reads.targets(built, v, scope)
     assert len(rows) > 0
     assert all(c.startswith(grid[0]) for c in rows["community_code"])
     # Filters cannot widen the scope.
     other = STREET_A if grid[0].startswith(STREET_B) else STREET_B
-    assert views.targets(built, v, scope, street=other).empty
-    found = views.search_persons(built, v, scope, "测试")
+    assert reads.targets(built, v, scope, street=other).empty
+    found = reads.search_persons(built, v, scope, "测试")
     assert len(found) > 0 and all(c.startswith(grid[0]) for c in found["community_code"])
 
 
 def test_cadre_cannot_open_the_card_of_someone_outside_the_grid(built: Path) -> None:
     v = current(built)
     outsider = person_id(2)  # community index 2: street B
-    assert views.person_card(built, v, Scope.bureau(), outsider) is not None
-    assert views.person_card(built, v, Scope.cadre([STREET_A]), outsider) is None
+    assert reads.person_card(built, v, Scope.bureau(), outsider) is not None
+    assert reads.person_card(built, v, Scope.cadre([STREET_A]), outsider) is None
 
 
 def test_leader_scope_never_gets_names_or_ids(built: Path) -> None:
     v = current(built)
     leader = Scope.leader()
-    for call in (lambda: views.targets(built, v, leader),
-                 lambda: views.search_persons(built, v, leader, "测试"),
-                 lambda: views.person_card(built, v, leader, person_id(0))):
+    for call in (lambda: reads.targets(built, v, leader),
+                 lambda: reads.search_persons(built, v, leader, "测试"),
+                 lambda: reads.person_card(built, v, leader, person_id(0))):
         with pytest.raises(AccessDenied):
             call()
     for level in ("city", "street", "community"):
-        frame = views.kpi(built, v, level)
+        frame = reads.kpi(built, v, level)
         assert not {"id_number", "name_of_person", "phone"} & set(frame.columns)
 
 
@@ -106,8 +108,8 @@ def test_a_cadre_scope_needs_a_grid() -> None:
 
 def test_only_the_bureau_reads_problem_data(built: Path) -> None:
     with pytest.raises(AccessDenied):
-        views.problems(built, Scope.cadre([STREET_A]))
-    probs = views.problems(built, Scope.bureau())
+        reads.problems(built, Scope.cadre([STREET_A]))
+    probs = reads.problems(built, Scope.bureau())
     assert list(probs.loc[probs["severity"] == "error", "reason"]) == ["invalid_id"]
 
 
@@ -122,7 +124,7 @@ def _export(db: Path, tmp_path: Path, what: str, level: str = "city") -> list[di
 def test_kpi_equals_the_kpi_export(built: Path, tmp_path: Path) -> None:
     for level in ("city", "street", "community"):
         exported = {r["code"]: r for r in _export(built, tmp_path, "kpi", level)}
-        frame = views.kpi(built, current(built), level)
+        frame = reads.kpi(built, current(built), level)
         assert set(frame["code"]) == set(exported)
         for r in frame.itertuples():
             e = exported[r.code]
@@ -133,13 +135,13 @@ def test_kpi_equals_the_kpi_export(built: Path, tmp_path: Path) -> None:
 
 def test_targets_equal_the_targets_export(built: Path, tmp_path: Path) -> None:
     exported = _export(built, tmp_path, "targets")
-    frame = views.targets(built, current(built), Scope.bureau())
+    frame = reads.targets(built, current(built), Scope.bureau())
     assert list(frame["id_number"]) == [r["id_number"] for r in exported]
     assert list(frame["rank"]) == [int(r["rank"]) for r in exported]
 
 
 def test_trend_has_one_city_row_per_snapshot(built: Path) -> None:
-    trend = views.kpi_trend(built, "city")
+    trend = reads.kpi_trend(built, "city")
     assert [d.date() for d in trend["as_of"]] == [dt.date(2025, 3, 31), dt.date(2025, 6, 30)]
     assert trend["coverage_rate"].iloc[0] < trend["coverage_rate"].iloc[1]
 
@@ -147,45 +149,74 @@ def test_trend_has_one_city_row_per_snapshot(built: Path) -> None:
 # ---------------------------------------------------------------- writes
 
 def test_record_visit_shows_in_the_registry_at_once(db: Path) -> None:
-    target = views.targets(db, current(db), Scope.bureau()).iloc[-1]
+    target = reads.targets(db, current(db), Scope.bureau()).iloc[-1]
     who = target["id_number"]
     scope = Scope.cadre([target["community_code"]], user="李专干")
-    views.record_visit(db, scope, who, dt.date(2025, 7, 2), "同意参保", willingness="愿意",
+    writes.record_visit(db, scope, who, dt.date(2025, 7, 2), "同意参保", willingness="愿意",
                        ability_to_pay="一般", phone="13900001111", surveyor="李专干",
                        today=dt.date(2025, 7, 3))
-    card = views.person_card(db, current(db), scope, who)
+    card = reads.person_card(db, current(db), scope, who)
     assert card["person"]["survey_result"] == "同意参保"
-    assert card["visits"].iloc[0]["source_file"] == views.FIELD_BATCH
-    row = views.targets(db, current(db), scope).set_index("id_number").loc[who]
+    assert card["visits"].iloc[0]["source_file"] == store.FIELD_BATCH
+    row = reads.targets(db, current(db), scope).set_index("id_number").loc[who]
     assert row["survey_result"] == "同意参保" and row["phone_masked"] == "139****1111"
+
+
+def test_a_recorded_visit_is_survey_data_of_the_next_build(db: Path, tmp_path: Path) -> None:
+    target = reads.targets(db, current(db), Scope.bureau()).iloc[-1]
+    who = target["id_number"]
+    before = int(target["visits"] or 0)
+    writes.record_visit(db, Scope.bureau(), who, dt.date(2025, 7, 2), "拒绝",
+                        today=dt.date(2025, 7, 3))
+    build_registry(db)
+    out = tmp_path / "targets.csv"
+    export("targets", db, out)
+    with out.open(encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["id_number"] == who)
+    assert row["survey_result"] == "拒绝" and row["last_survey_date"] == "2025-07-02"
+    card = reads.person_card(db, current(db), Scope.bureau(), who)
+    assert card["person"]["visits"] == before + 1
+    assert list(card["visits"]["source_file"]).count(store.FIELD_BATCH) == 1
+
+
+def test_the_audit_log_refuses_changes(db: Path) -> None:
+    writes.log_export(db, Scope.bureau(user="张三"), "走访清单", 3)
+    con = sqlite3.connect(store.app_db(db))
+    try:
+        for sql in ("UPDATE export_audit SET \"rows\" = 0", "DELETE FROM export_audit"):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                con.execute(sql)
+    finally:
+        con.close()
+    assert len(reads.export_audit(db, Scope.bureau())) == 1
 
 
 def test_record_visit_refuses_people_outside_the_grid_and_bad_values(db: Path) -> None:
     outsider = person_id(2)
-    with pytest.raises(views.VisitError):
-        views.record_visit(db, Scope.cadre([STREET_A]), outsider, dt.date(2025, 7, 1), "拒绝")
-    with pytest.raises(views.VisitError):
-        views.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 1), "不知道")
-    with pytest.raises(views.VisitError):
-        views.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 9), "拒绝",
+    with pytest.raises(writes.VisitError):
+        writes.record_visit(db, Scope.cadre([STREET_A]), outsider, dt.date(2025, 7, 1), "拒绝")
+    with pytest.raises(writes.VisitError):
+        writes.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 1), "不知道")
+    with pytest.raises(writes.VisitError):
+        writes.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 9), "拒绝",
                            today=dt.date(2025, 7, 1))
     with pytest.raises(AccessDenied):
-        views.record_visit(db, Scope.leader(), outsider, dt.date(2025, 7, 1), "拒绝")
+        writes.record_visit(db, Scope.leader(), outsider, dt.date(2025, 7, 1), "拒绝")
 
 
 def test_exports_of_names_are_logged(db: Path) -> None:
-    views.log_export(db, Scope.cadre([STREET_A], user="王专干"), "走访清单 甲街道", 12)
-    log = views.export_audit(db, Scope.bureau())
+    writes.log_export(db, Scope.cadre([STREET_A], user="王专干"), "走访清单 甲街道", 12)
+    log = reads.export_audit(db, Scope.bureau())
     assert list(log[["user_name", "role", "rows"]].itertuples(index=False, name=None)) == [
         ("王专干", "cadre", 12)]
     with pytest.raises(AccessDenied):
-        views.log_export(db, Scope.leader(), "x", 1)
+        writes.log_export(db, Scope.leader(), "x", 1)
 
 
 # ---------------------------------------------------------------- outputs
 
 def test_visit_sheet_is_a4_landscape_with_blank_columns(built: Path, tmp_path: Path) -> None:
-    rows = views.targets(built, current(built), Scope.cadre([STREET_A]))
+    rows = reads.targets(built, current(built), Scope.cadre([STREET_A]))
     data = visit_sheet(rows, "甲街道", dt.date(2025, 6, 30), printed_by="王专干")
     path = tmp_path / "sheet.xlsx"
     path.write_bytes(data)
@@ -202,7 +233,7 @@ def test_visit_sheet_is_a4_landscape_with_blank_columns(built: Path, tmp_path: P
 
 def test_map_colours_diverge_at_the_goal(built: Path) -> None:
     v = current(built)
-    fig = maps.choropleth(views.boundaries(built, "street"), views.kpi(built, v, "street"),
+    fig = maps.choropleth(reads.boundaries(built, "street"), reads.kpi(built, v, "street"),
                           "coverage_rate", 0.95, 2025)
     trace = fig.data[0]
     assert trace.zmid == 0.95 and trace.zmin < 0.95 < trace.zmax
@@ -215,21 +246,21 @@ def test_map_colours_diverge_at_the_goal(built: Path) -> None:
 
 
 def test_no_read_leaves_the_database_locked(built: Path) -> None:
-    views.targets(built, current(built), Scope.bureau())
+    reads.targets(built, current(built), Scope.bureau())
     con = duckdb.connect(str(built))  # a writer can open it right after
     con.close()
 
 
 def test_filtering_in_memory_equals_filtering_in_the_database(db: Path) -> None:
     scope, version = Scope.bureau(), current(db)
-    everyone = views.targets(db, version, scope)
+    everyone = reads.targets(db, version, scope)
     for street, community, ttype, group, score in [
             (STREET_A, None, None, None, 0.0), (None, None, "enroll", None, 0.0),
             (None, None, None, 7, 0.0), (None, None, "upgrade", 4, 0.1),
             (STREET_A, everyone["community_code"].iloc[0], None, None, 0.0)]:
-        sql = views.targets(db, version, scope, street=street, community=community,
+        sql = reads.targets(db, version, scope, street=street, community=community,
                             target_type=ttype, group=group, min_score=score)
-        mem = views.filter_targets(everyone, street=street, community=community,
+        mem = reads.filter_targets(everyone, street=street, community=community,
                                    target_type=ttype, group=group, min_score=score)
         assert list(mem["id_number"]) == list(sql["id_number"])
         assert list(mem["grid_rank"]) == list(sql["grid_rank"])

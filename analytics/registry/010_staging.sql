@@ -26,7 +26,7 @@ SELECT id_number, min(death_date) AS death_date, list(DISTINCT source_file ORDER
 FROM src_death, params p WHERE src_death.as_of <= p.as_of GROUP BY id_number;
 
 CREATE OR REPLACE TEMP TABLE stg_survey AS
-SELECT s.* FROM src_survey s, params p WHERE s.as_of <= p.as_of
+SELECT s.* FROM survey_rows s, params p WHERE s.as_of <= p.as_of
 QUALIFY row_number() OVER (PARTITION BY s.id_number, s.survey_date ORDER BY s.as_of DESC) = 1;
 
 -- The newest imported boundaries (names of areas missing from the division data).

@@ -185,6 +185,8 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
     con = store.connect(db)
     try:
         con.execute(VERSIONS_DDL)
+        # Visits recorded in the app are survey rows too (the staging step reads both).
+        store.attach_visits(con, db or store.default_db())
         dates = [r[0] for r in con.execute(
             "SELECT DISTINCT as_of FROM import_files ORDER BY as_of").fetchall()]
         if not dates:
@@ -227,16 +229,6 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
                 "seconds": round(time.perf_counter() - t0, 2)}
     finally:
         con.close()
-
-
-def refresh_survey(con: duckdb.DuckDBPyConnection, version: int, as_of: dt.date,
-                   id_number: str) -> None:
-    """Bring one person's visit attributes in a stored version up to date (a visit
-    recorded in the app shows at once; its effect on scores waits for a build)."""
-    params = {"version": version, "as_of": as_of, "id": id_number}
-    for sql in split_statements((STEPS_DIR / "refresh_survey.sql").read_text(encoding="utf-8")):
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
-        con.execute(sql, used or None)
 
 
 def version_for(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> tuple[int, dt.date]:

@@ -1,27 +1,23 @@
 """Read functions for the dashboard (and anything else that shows the registry).
+They never write: the app's writes are in :mod:`analytics.writes`, the import
+and build workflow in :mod:`analytics.workflow`.
 
-Every function opens a short-lived read-only connection, so the command line can
-still write the database between two page loads, and takes the registry
-``version`` to read (the cache key of the app) and, where people are returned,
-the viewer's :class:`~analytics.access.Scope`:
+Every function opens a short-lived read-only connection (:func:`store.reading`),
+and takes the registry ``version`` to read (the cache key of the app) and,
+where people are returned, the viewer's :class:`~analytics.access.Scope`:
 
 - rows about people are limited to the scope's grid inside the SQL;
 - a leader's scope never gets names or ID numbers (:class:`AccessDenied`);
 - ID numbers and phones come back twice: ``id_number``/``phone`` for the server
-  side (forms, exports) and ``id_masked``/``phone_masked`` for the screen.
-
-Writes from the app (field visits, imports, the export audit) go through the
-functions at the end of this module. DuckDB refuses a read-only and a read-write
-connection to one file at the same time within a process, so all connections of
-this module are taken under one process-wide lock.
+  side (forms, exports) and ``id_masked``/``phone_masked`` for the screen;
+- visits recorded in the app since the build show at once: a person's visit
+  attributes are read from the registry's survey rows and the app store's
+  visits together (:func:`store.attach_visits`); scores follow at the next build.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,49 +25,23 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import access, store
+from analytics import store
 from analytics.access import AccessDenied, Scope, mask_id, mask_phone, scope_condition
-from analytics.ingest import FIELD_BATCH
+from analytics.exports import KPI_COLUMNS as EXPORT_KPI_COLUMNS
+from analytics.exports import imports_frame, problems_frame
+from analytics.sources import load_sources
 
-TARGET_TYPES = {"enroll": "未参保", "upgrade": "升级", "resume": "断缴"}
-GROUPS = {
-    1: "个体工商户/小微企业主", 2: "被征地农民/乡村医生/村社区干部", 3: "转移就业人员",
-    4: "新就业形态劳动者", 5: "自由职业者", 6: "城乡富裕居民", 7: "缴费困难群体",
-    8: "其他应参保人员",
-}
-# Closed value lists of the contract's survey kind (shared/data-contract.md).
-SURVEY_RESULTS = ("已参保", "同意参保", "考虑中", "拒绝", "联系不上", "已在外地参保")
-ABILITY_TO_PAY = ("强", "一般", "弱")
-ENROLLMENT_STATUSES = ("参保缴费", "暂停缴费", "待遇领取", "终止参保")
-EXCLUSIONS = {"under_16": "未满16周岁", "dead": "死亡", "moved_out": "迁出", "student": "在校生",
-              "inmate": "服刑人员"}
-KIND_LABELS = {
-    "hukou": "户籍人口", "residence": "居住证", "death": "死亡人员", "pension_enrollment": "养老保险参保",
-    "market_entity": "市场主体", "taxpayer": "纳税主体", "student": "在校生", "inmate": "服刑人员",
-    "dibao": "低保", "tekun": "特困", "fanpin": "防返贫监测", "disability": "残疾人",
-    "landless": "被征地农民", "migrant_worker": "转移就业", "platform_worker": "新就业形态",
-    "licensed_professional": "执业资格", "income_assets": "收入资产", "other_eligible": "其他应参人员",
-    "division": "行政区划", "survey": "入户调查", "boundaries": "边界",
-}
-
-_LOCK = threading.RLock()
-
-
-@contextmanager
-def reading(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with _LOCK:
-        con = store.connect(db, read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
-
-
-@contextmanager
-def writing(db: str | Path) -> Iterator[None]:
-    """Hold the lock while a write (which opens its own connection) runs."""
-    with _LOCK:
-        yield
+_SOURCES = load_sources()
+# What codes mean on screen, from the kinds mapping (analytics/config/sources.toml).
+TARGET_TYPES = _SOURCES.labels["target_type"]
+GROUPS = {int(g): label for g, label in _SOURCES.labels["group"].items()}
+EXCLUSIONS = _SOURCES.labels["exclusion"]
+REASON_LABELS = _SOURCES.labels["reason"]
+kind_label = _SOURCES.kind_label
+reading = store.reading
+# The survey attributes a visit recorded in the app changes at once.
+SURVEY_COLUMNS = ["last_survey_date", "survey_result", "willingness", "not_insured_reason",
+                  "ability_to_pay", "phone", "surveyor", "visits"]
 
 
 def _df(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd.DataFrame:
@@ -121,10 +91,8 @@ def status(db: str | Path) -> Status:
 
 # ---------------------------------------------------------------- aggregates (every role)
 
-KPI_COLUMNS = ["level", "code", "name", "legal_population", "insured", "coverage_rate",
-               "contributors", "employee_contributors", "structure_ratio", "coverage_gap_2025",
-               "structure_gap_2025", "coverage_gap_2035", "structure_gap_2035", "population",
-               "targets_enroll", "targets_upgrade", "targets_resume", "target_entities"]
+KPI_COLUMNS = ["level", *EXPORT_KPI_COLUMNS, "population", "targets_enroll", "targets_upgrade",
+               "targets_resume", "target_entities"]
 
 
 def kpi(db: str | Path, version: int, level: str, parent: str | None = None) -> pd.DataFrame:
@@ -185,6 +153,52 @@ def boundaries(db: str | Path, level: str, parent: str | None = None) -> pd.Data
 
 # ---------------------------------------------------------------- people (scoped)
 
+# Visit results that claim the person is insured: listed for checking.
+CLAIMS = ("已参保", "已在外地参保")
+
+
+def _with_recent_visits(con: duckdb.DuckDBPyConnection, db: str | Path, version: int,
+                        rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (with ``id_number`` and the survey columns) with the visit attributes
+    of the people visited in the app brought up to date: read from the survey rows
+    up to the version's date, the department files' and the app's together, by
+    the reading of the build's int_survey_latest step."""
+    visited = store.visited_ids(db)
+    if not visited or rows.empty or not rows["id_number"].isin(visited).any():
+        return rows
+    store.attach_visits(con, db)
+    ids = sorted(set(rows["id_number"]) & visited)
+    latest = _df(con, """
+        WITH surveys AS (
+            SELECT s.* FROM survey_rows s
+            WHERE list_contains($ids, s.id_number)
+              AND s.as_of <= (SELECT as_of FROM registry_versions WHERE version = $v)
+            QUALIFY row_number() OVER (PARTITION BY s.id_number, s.survey_date
+                                       ORDER BY s.as_of DESC) = 1
+        )
+        SELECT id_number, survey_date AS last_survey_date, result AS survey_result,
+               willingness, reason AS not_insured_reason, ability_to_pay, phone, surveyor,
+               count(*) OVER (PARTITION BY id_number) AS visits
+        FROM surveys
+        QUALIFY row_number() OVER (PARTITION BY id_number ORDER BY survey_date DESC,
+                                   as_of DESC, source_file, row_number) = 1""",
+                 {"ids": ids, "v": version}).set_index("id_number")
+    out = rows.copy()
+    hit = out["id_number"].isin(latest.index)
+    latest["claim_to_verify"] = latest["survey_result"].isin(CLAIMS)
+    for col in [*SURVEY_COLUMNS, "claim_to_verify"]:
+        if col not in out:
+            continue
+        dtype = out[col].dtype
+        out[col] = out[col].astype(object)
+        out.loc[hit, col] = out.loc[hit, "id_number"].map(latest[col]).astype(object)
+        try:
+            out[col] = out[col].astype(dtype)
+        except (TypeError, ValueError):
+            pass  # a type the new values do not fit (a first visit of a column of NULLs)
+    return out
+
+
 def _mask_frame(df: pd.DataFrame) -> pd.DataFrame:
     if "id_number" in df:
         df.insert(df.columns.get_loc("id_number") + 1, "id_masked",
@@ -229,6 +243,7 @@ def targets(db: str | Path, version: int, scope: Scope, street: str | None = Non
             {'LIMIT ' + str(int(limit)) if limit else ''}""",
                  {"v": version, "grid": scope.codes, "street": street, "community": community,
                   "type": target_type, "group": group, "min_score": float(min_score)})
+        df = _with_recent_visits(con, db, version, df)
     df["target_label"] = df["target_type"].map(TARGET_TYPES)
     return _mask_frame(df)
 
@@ -294,6 +309,7 @@ def person_card(db: str | Path, version: int, scope: Scope, id_number: str) -> d
             """, {"v": version, "id": id_number, "grid": scope.codes})
         if person.empty:
             return None
+        person = _with_recent_visits(con, db, version, person)
         target = _df(con, "SELECT * FROM reg_targets_ranked WHERE version = ? AND id_number = ?",
                      [version, id_number])
         evidence = _df(con, """
@@ -307,10 +323,11 @@ def person_card(db: str | Path, version: int, scope: Scope, id_number: str) -> d
                    source_file, row_number
             FROM src_pension_enrollment WHERE id_number = ? AND as_of <= ?
             ORDER BY as_of, scheme, region_code""", [id_number, as_of])
+        store.attach_visits(con, db)
         visits = _df(con, """
             SELECT survey_date, result, willingness, reason, ability_to_pay, phone, surveyor,
                    batch, source_file, as_of
-            FROM src_survey WHERE id_number = ? AND as_of <= ?
+            FROM survey_rows WHERE id_number = ? AND as_of <= ?
             ORDER BY survey_date DESC, as_of DESC""", [id_number, as_of])
     row = person.iloc[0].to_dict()
     row["id_masked"] = mask_id(row["id_number"])
@@ -319,7 +336,7 @@ def person_card(db: str | Path, version: int, scope: Scope, id_number: str) -> d
     row["exclusion_labels"] = [EXCLUSIONS.get(x, x) for x in list(row.get("exclusions"))]
     row["target_label"] = TARGET_TYPES.get(row.get("target_type") or "", "")
     evidence["group_label"] = evidence["group_no"].map(GROUPS)
-    evidence["kind_label"] = evidence["kind"].map(lambda k: KIND_LABELS.get(k, k))
+    evidence["kind_label"] = evidence["kind"].map(kind_label)
     visits["phone_masked"] = visits["phone"].map(mask_phone)
     return {"person": row, "target": target.iloc[0].to_dict() if len(target) else None,
             "evidence": evidence, "enrollments": enrollments, "visits": visits}
@@ -335,35 +352,22 @@ def _require_bureau(scope: Scope) -> None:
 def import_log(db: str | Path, scope: Scope) -> pd.DataFrame:
     """The accounting of every imported file (the ``imports`` export)."""
     _require_bureau(scope)
-    from analytics.exports import IMPORTS_SQL
-
     with reading(db) as con:
-        df = _df(con, IMPORTS_SQL)
-    df["kind_label"] = df["kind"].map(lambda k: KIND_LABELS.get(k, k))
+        df = imports_frame(con)
+    df["kind_label"] = df["kind"].map(kind_label)
     return df
 
 
 def problems(db: str | Path, scope: Scope, as_of: dt.date | None = None) -> pd.DataFrame:
     """Problem data and warnings the registry of ``as_of`` reads (the ``problems`` export)."""
     _require_bureau(scope)
-    from analytics.exports import PROBLEMS_SQL, _problems_date
-
     with reading(db) as con:
         if not store.scalar(con, "SELECT count(*) FROM import_files"):
             return pd.DataFrame(columns=["source_file", "row_number", "kind", "reason",
                                          "id_number", "raw", "severity"])
-        df = _df(con, PROBLEMS_SQL, {"d": _problems_date(con, as_of)})
-    df["kind_label"] = df["kind"].map(lambda k: KIND_LABELS.get(k, k))
+        df = problems_frame(con, as_of)
+    df["kind_label"] = df["kind"].map(kind_label)
     return df
-
-
-# What each reason code of the contract means, for the screen (exports keep the codes).
-REASON_LABELS = {
-    "missing_value": "必填项为空", "invalid_id": "身份证号错误", "invalid_uscc": "信用代码错误",
-    "invalid_date": "日期无效", "invalid_value": "取值不在列表内", "invalid_address_code": "区划代码错误",
-    "out_of_region": "不在本地区", "conflict": "与前面记录冲突", "name_mismatch": "姓名与户籍不符",
-    "gender_mismatch": "性别与身份证不符",
-}
 
 
 def problem_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -385,99 +389,20 @@ def quality(db: str | Path, scope: Scope) -> pd.DataFrame:
                    sum(warnings)::BIGINT AS warnings,
                    CASE WHEN sum("read") > 0 THEN sum(problems) / sum("read") END AS problem_rate
             FROM import_files GROUP BY kind, as_of ORDER BY kind, as_of""")
-    df["kind_label"] = df["kind"].map(lambda k: KIND_LABELS.get(k, k))
+    df["kind_label"] = df["kind"].map(kind_label)
     return df
 
 
 def export_audit(db: str | Path, scope: Scope) -> pd.DataFrame:
+    """The audit log of exports of names, newest first."""
     _require_bureau(scope)
-    with reading(db) as con:
-        return pd.DataFrame(access.audit_log(con))
-
-
-# ---------------------------------------------------------------- writes from the app
-
-class VisitError(ValueError):
-    """A field-visit record that cannot be stored; the message says which field."""
-
-
-def log_export(db: str | Path, scope: Scope, what: str, rows: int) -> None:
-    """Log an export of names (who, role, grid, what, rows) in ``export_audit``."""
-    scope.require_names()
-    with writing(db):
-        access.log_export(db, scope.user, scope.role, scope, what, rows)
-
-
-def record_visit(db: str | Path, scope: Scope, id_number: str, survey_date: dt.date,
-                 result: str, willingness: str | None = None, reason: str | None = None,
-                 ability_to_pay: str | None = None, phone: str | None = None,
-                 surveyor: str | None = None, today: dt.date | None = None) -> dict:
-    """Store one field visit (入户调查) as survey data of the current registry date
-    (batch and source file ``现场录入``) and refresh that person's visit
-    attributes in the current registry, so the visit shows at once (scores
-    follow at the next build). A second record for the same person and day replaces the first
-    (the contract's key of survey rows is id_number + survey_date)."""
-    from analytics.registry.build import refresh_survey, version_for
-
-    scope.require_names()
-    today = today or dt.date.today()
-    if result not in SURVEY_RESULTS:
-        raise VisitError(f"调查结果须为 {'/'.join(SURVEY_RESULTS)} 之一，收到 {result!r}")
-    if ability_to_pay and ability_to_pay not in ABILITY_TO_PAY:
-        raise VisitError(f"缴费能力须为 {'/'.join(ABILITY_TO_PAY)} 之一，收到 {ability_to_pay!r}")
-    if not isinstance(survey_date, dt.date) or survey_date > today:
-        raise VisitError(f"走访日期不能晚于今天 (survey date after today): {survey_date}")
-    phone = (phone or "").strip() or None
-    if phone and not (phone.replace("-", "").isdigit() and 7 <= len(phone) <= 20):
-        raise VisitError(f"联系电话格式不对 (not a phone number): {phone!r}")
-
-    def clean(v: str | None) -> str | None:
-        return (v or "").strip() or None
-
-    with writing(db):
-        with reading(db) as con:
-            version, as_of = version_for(con)
-            person = store.one(con, f"""
-                SELECT name FROM reg_persons
-                WHERE version = $v AND id_number = $id AND {scope_condition()}""",
-                               {"v": version, "id": id_number, "grid": scope.codes})
-        if person is None:
-            raise VisitError("此人不在您的网格或实名库中 (not in your grid or the registry)")
-        con = store.connect(db)
-        try:
-            con.execute("BEGIN TRANSACTION")
-            con.execute("DELETE FROM src_survey WHERE as_of = ? AND batch = ? AND id_number = ? "
-                        "AND survey_date = ?", [as_of, FIELD_BATCH, id_number, survey_date])
-            row_number = store.scalar(con, "SELECT coalesce(max(row_number), 0) + 1 FROM src_survey "
-                                           "WHERE as_of = ? AND batch = ?", [as_of, FIELD_BATCH])
-            con.execute("""
-                INSERT INTO src_survey (as_of, batch, source_file, row_number, id_number,
-                    survey_date, result, name, willingness, reason, ability_to_pay, phone, surveyor)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                        [as_of, FIELD_BATCH, FIELD_BATCH, row_number, id_number, survey_date,
-                         result, person[0], clean(willingness), clean(reason),
-                         ability_to_pay or None, phone, clean(surveyor)])
-            refresh_survey(con, version, as_of, id_number)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
-        return {"as_of": as_of, "version": version}
-
-
-def import_and_build(paths: list[Path], db: str | Path,
-                     progress: Callable[[str, float], None] | None = None
-                     ) -> tuple[pd.DataFrame, dict, list[str]]:
-    """Import batch folders or zips (all or nothing), then build the registry of the
-    newest date. Returns the import report, the build summary and the notices.
-    Raises :class:`analytics.ingest.ImportRejected` for a batch that cannot be read."""
-    from analytics.ingest import import_batches, report_frame
-    from analytics.registry.build import build_registry
-
-    with writing(db):
-        results = import_batches(paths, db=db, progress=progress)
-        info = build_registry(db)
-    notices = [f"{r.batch}: {n}" for r in results for n in r.notices]
-    return report_frame(results), info, notices
+    columns = ["exported_at", "user_name", "role", "scope", "what", "rows"]
+    path = store.app_db(db)
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    with store.app_store(db) as con:
+        rows = con.execute('SELECT exported_at, user_name, role, scope, what, "rows" '
+                           "FROM export_audit ORDER BY exported_at DESC").fetchall()
+    out = pd.DataFrame(rows, columns=columns)
+    out["exported_at"] = pd.to_datetime(out["exported_at"])
+    return out

@@ -1,0 +1,80 @@
+"""What the app writes while serving: field visits and the audit of exports of
+names. Both go to the app store (:func:`analytics.store.app_store`), never to
+the registry database, so they work while an import or a build runs, and
+nothing written then is lost when the build publishes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from analytics import store
+from analytics.access import Scope, scope_condition
+from analytics.registry.build import version_for
+from analytics.sources import load_sources
+
+_SOURCES = load_sources()
+# Closed value lists of the contract's survey kind (analytics/config/sources.toml).
+SURVEY_RESULTS = _SOURCES.choices("survey_result")
+ABILITY_TO_PAY = _SOURCES.choices("ability_to_pay")
+
+
+class VisitError(ValueError):
+    """A field-visit record that cannot be stored; the message says which field."""
+
+
+def log_export(db: str | Path, scope: Scope, what: str, rows: int) -> None:
+    """Log an export of names (who, role, grid, what, rows) in the audit log."""
+    scope.require_names()
+    with store.app_store(db) as con:
+        con.execute('INSERT INTO export_audit (exported_at, user_name, role, scope, what, "rows") '
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [dt.datetime.now().isoformat(sep=" "), scope.user, scope.role,
+                     scope.describe(), what, int(rows)])
+
+
+def _text(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def record_visit(db: str | Path, scope: Scope, id_number: str, survey_date: dt.date,
+                 result: str, willingness: str | None = None, reason: str | None = None,
+                 ability_to_pay: str | None = None, phone: str | None = None,
+                 surveyor: str | None = None, today: dt.date | None = None) -> dict:
+    """Store one field visit (入户调查) against the current registry date. It shows
+    at once in the read functions, and the next build reads it as survey data
+    (batch and source file ``现场录入``); scores follow at that build. A second
+    record for the same person and day replaces the first (the contract's key of
+    survey rows is id_number + survey_date)."""
+    scope.require_names()
+    today = today or dt.date.today()
+    if result not in SURVEY_RESULTS:
+        raise VisitError(f"调查结果须为 {'/'.join(SURVEY_RESULTS)} 之一，收到 {result!r}")
+    if ability_to_pay and ability_to_pay not in ABILITY_TO_PAY:
+        raise VisitError(f"缴费能力须为 {'/'.join(ABILITY_TO_PAY)} 之一，收到 {ability_to_pay!r}")
+    if not isinstance(survey_date, dt.date) or survey_date > today:
+        raise VisitError(f"走访日期不能晚于今天 (survey date after today): {survey_date}")
+    phone = _text(phone)
+    if phone and not (phone.replace("-", "").isdigit() and 7 <= len(phone) <= 20):
+        raise VisitError("联系电话格式不对 (not a phone number)")
+    with store.reading(db) as con:
+        version, as_of = version_for(con)
+        person = store.one(con, f"""
+            SELECT name FROM reg_persons
+            WHERE version = $v AND id_number = $id AND {scope_condition()}""",
+                           {"v": version, "id": id_number, "grid": scope.codes})
+    if person is None:
+        raise VisitError("此人不在您的网格或实名库中 (not in your grid or the registry)")
+    with store.app_store(db) as con:
+        key = [as_of.isoformat(), id_number, survey_date.isoformat()]
+        con.execute("DELETE FROM visits WHERE as_of = ? AND id_number = ? AND survey_date = ?",
+                    key)
+        con.execute("""
+            INSERT INTO visits (as_of, id_number, survey_date, result, name, willingness,
+                reason, ability_to_pay, phone, surveyor, recorded_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [*key, result, person[0], _text(willingness), _text(reason),
+                     ability_to_pay or None, phone, _text(surveyor),
+                     dt.datetime.now().isoformat(sep=" ")])
+    return {"as_of": as_of, "version": version}
