@@ -29,12 +29,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics import store
-from analytics.store import FIELD_BATCH
 from analytics.config import load_config
 from analytics.ids import gender as id_gender
 from analytics.ids import normalize_id, normalize_ids, normalize_uscc
 from analytics.readers import TABULAR, Sheet, UnreadableFile, read_csv, read_sheet, workbook_sheets
 from analytics.sources import Field, Kind, Sources, load_sources
+from analytics.store import FIELD_BATCH
 from analytics.textnorm import clean, clean_column, header_key, parse_date, parse_number
 
 # The order in which a row's problems are tried; a problem row keeps the first.

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from tinyregion import COMMUNITIES, STREETS, build_tiny_db, person_id
 
-from analytics import reads, writes, store
+from analytics import reads, store, writes
 from analytics.access import AccessDenied, Scope, mask_id, mask_phone
 from analytics.exports import export
 from analytics.registry.build import build_registry
