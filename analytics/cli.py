@@ -12,6 +12,12 @@ import time
 from pathlib import Path
 
 from analytics import store
+from analytics.config import ConfigError
+from analytics.demo import generate_demo
+from analytics.exports import export
+from analytics.ingest import ImportRejected, import_batches, report_frame
+from analytics.registry.build import BuildError, build_registry
+from analytics.textnorm import clean, parse_date
 
 
 class CliError(Exception):
@@ -19,8 +25,6 @@ class CliError(Exception):
 
 
 def _date(text: str) -> dt.date:
-    from analytics.textnorm import clean, parse_date
-
     d = parse_date(clean(text))
     if d is None:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)")
@@ -28,8 +32,6 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from analytics.demo import generate_demo
-
     t0 = time.perf_counter()
     summary = generate_demo(Path(args.out), persons=args.persons, seed=args.seed)
     print(f"示例市 demo region written to {args.out} in {time.perf_counter() - t0:.1f}s: "
@@ -37,8 +39,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from analytics.ingest import import_batches, report_frame
-
     t0 = time.perf_counter()
     results = import_batches(args.batches, db=args.db)
     frame = report_frame(results)
@@ -54,8 +54,6 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    from analytics.registry.build import build_registry
-
     t0 = time.perf_counter()
     info = build_registry(db=args.db, as_of=args.as_of, debug=args.debug)
     print(f"registry built for {info['as_of']} (version {info['version']}) in "
@@ -63,8 +61,6 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from analytics.exports import export
-
     n = export(args.what, db=args.db, out=Path(args.out), level=args.level, as_of=args.as_of)
     print(f"{n} rows written to {args.out}", file=sys.stderr)
 
@@ -108,10 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except Exception as exc:  # noqa: BLE001 - one line for the user; bugs show their type
-        from analytics.config import ConfigError
-        from analytics.ingest import ImportRejected
-        from analytics.registry.build import BuildError
-
         known = (ImportRejected, BuildError, CliError, ConfigError, FileNotFoundError,
                  ValueError)
         text = " ".join(str(exc).split()) if isinstance(exc, known) else \
