@@ -23,7 +23,9 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics import model as m
+from analytics.ranking.estimators import BoostedModel, LogisticModel, PriorModel, positive_proba
+from analytics.ranking.history import load_history, training_pairs
+from analytics.ranking.selection import metrics
 
 
 def evaluate(db: str, truth_dir: Path) -> dict:
@@ -32,8 +34,8 @@ def evaluate(db: str, truth_dir: Path) -> dict:
     current = con.execute(
         "SELECT p.* FROM reg_persons p JOIN registry_versions v USING (version) "
         "WHERE v.as_of = ?", [latest]).df()
-    history = m.load_history(con, latest, current)
-    pairs = m.training_pairs(history, con)
+    history = load_history(con, latest, current)
+    pairs = training_pairs(history, con)
     con.close()
     end = pairs["end"].max()
     train, valid = pairs[pairs["end"] < end], pairs[pairs["end"] == end].reset_index(drop=True)
@@ -50,17 +52,17 @@ def evaluate(db: str, truth_dir: Path) -> dict:
                         .mean()),
                     "models": {}}
     with threadpool_limits(1):
-        for model in (m.PriorModel(), m.LogisticModel(), m.BoostedModel()):
+        for model in (PriorModel(), LogisticModel(), BoostedModel()):
             t0 = time.perf_counter()
             model.fit(train, train["y"].to_numpy())
             fit_s = time.perf_counter() - t0
-            scores = model.predict_proba(valid)[both]
-            result["models"][model.name] = {**m.metrics(y, scores), "fit_seconds": fit_s}
+            scores = positive_proba(model, valid)[both]
+            result["models"][model.name] = {**metrics(y, scores), "fit_seconds": fit_s}
         t0 = time.perf_counter()
-        m.BoostedModel().fit(pairs, pairs["y"].to_numpy())
+        BoostedModel().fit(pairs, pairs["y"].to_numpy())
         result["final_fit_seconds"] = time.perf_counter() - t0
     oracle = truth.loc[valid.loc[both, "id_number"], "p_true"].to_numpy()
-    result["models"]["oracle"] = m.metrics(y, oracle)
+    result["models"]["oracle"] = metrics(y, oracle)
     return result
 
 

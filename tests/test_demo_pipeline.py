@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import model as m
+from analytics import ranking as m
 from analytics.cli import main as kuomian
 from analytics.demo import generate_demo
 

@@ -1,6 +1,6 @@
 -- mart_targets (before scoring): a row per person target of the legal population,
 -- with the features the ranking reads. Scores, ranks, reasons and actions are
--- added by the ranking step (analytics/ranking.py) and 090_mart_ranked.sql.
+-- added by the ranking step (analytics/ranking/score.py) and 090_mart_ranked.sql.
 CREATE OR REPLACE TEMP TABLE mart_targets AS
 SELECT
     id_number, name, gender, birth_date, age, street_code, community_code, target_type,

@@ -53,10 +53,8 @@ def code_hash(cfg: Config) -> str:
     h = hashlib.sha256()
     for p in steps():
         h.update(p.read_bytes())
-    from analytics import model, ranking
-
-    h.update(Path(ranking.__file__).read_bytes())
-    h.update(Path(model.__file__).read_bytes())
+    for p in _ranking().code_files():
+        h.update(p.read_bytes())
     h.update(repr(cfg).encode())
     return h.hexdigest()[:16]
 
@@ -104,23 +102,13 @@ def run_steps(con: duckdb.DuckDBPyConnection, start: str | None = None,
                       file=sys.stderr)
 
 
-def _score(con: duckdb.DuckDBPyConnection, as_of: dt.date, learn: bool) -> tuple[str, dict]:
-    """Score the targets into int_scores; returns the model's name and report."""
-    from analytics import ranking
+def _ranking():
+    """The ranking's score step (:mod:`analytics.ranking.score`)."""
+    # Heavy optional dependency deferred: the score step loads scikit-learn, and
+    # exports import this module; scikit-learn loads only for a build.
+    from analytics.ranking import score
 
-    evidence = con.execute("SELECT * FROM mart_evidence").df()
-    learned = ranking.learned_scores(con, as_of, evidence) if learn else None
-    if learned is None:
-        targets = con.execute("SELECT * FROM mart_persons WHERE target_type IS NOT NULL "
-                              "ORDER BY id_number").df()
-        scores = ranking.prior_scores(targets, evidence)
-        report = {"chosen": "prior", "note": "无历史数据或未训练 (no history: prior score)"}
-    else:
-        scores, report = learned
-    con.register("_scores", scores)
-    con.execute("CREATE OR REPLACE TEMP TABLE int_scores AS SELECT * FROM _scores")
-    con.unregister("_scores")
-    return report.get("chosen", "prior"), report
+    return score
 
 
 def _persist(con: duckdb.DuckDBPyConnection, version: int) -> None:
@@ -147,7 +135,7 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
     version = store.scalar(con, "SELECT coalesce(max(version), 0) + 1 FROM registry_versions")
     _params(con, as_of, region, cfg)
     run_steps(con, upto="090", debug=debug)
-    model, report = _score(con, as_of, learn)
+    model, report = _ranking().score_targets(con, as_of, learn)
     run_steps(con, start="090", debug=debug)
     _persist(con, version)
     persons, legal, targets = store.one(con, 
@@ -156,9 +144,8 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
     entities = store.scalar(con, "SELECT count(*) FROM mart_entities")
     con.execute("INSERT INTO registry_versions VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
                 [version, as_of, data_seq, chash, persons, legal, targets, entities, model])
-    from analytics.ranking import report_json  # scikit-learn loads only for a build
-
-    con.execute("INSERT INTO model_reports VALUES (?, ?, ?)", [version, as_of, report_json(report)])
+    con.execute("INSERT INTO model_reports VALUES (?, ?, ?)",
+                [version, as_of, _ranking().report_json(report)])
     return version
 
 

@@ -1,0 +1,113 @@
+"""The build's score step: scores, reasons and suggested actions for the
+targets of a registry build, into the temp table ``int_scores``.
+
+- With history (two or more snapshots) the score is learned
+  (:mod:`analytics.ranking.selection`): the probability that the target reaches
+  its own outcome — enrolls, resumes or upgrades — by the next quarter end.
+- Without history it is the documented prior (:mod:`analytics.ranking.prior`).
+
+Each target also gets up to three reasons (:mod:`analytics.ranking.explain`)
+and one of the six actions (:mod:`analytics.ranking.actions`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from analytics.ranking.actions import suggest_action
+from analytics.ranking.estimators import PriorModel, positive_proba
+from analytics.ranking.explain import explain
+from analytics.ranking.features import feature_frame
+from analytics.ranking.history import load_history, training_pairs
+from analytics.ranking.selection import choose_and_fit, fit_uplift, predict_uplift
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def code_files() -> list[Path]:
+    """The ranking's source files, in name order (for the build's code hash)."""
+    return sorted(PACKAGE_DIR.glob("*.py"))
+
+
+def score_targets(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+                  learn: bool) -> tuple[str, dict]:
+    """Score the targets of mart_persons into the temp table int_scores; returns
+    the model's name and report. ``learn`` False keeps the prior."""
+    evidence = con.execute("SELECT * FROM mart_evidence").df()
+    learned = learned_scores(con, as_of, evidence) if learn else None
+    if learned is None:
+        targets = con.execute("SELECT * FROM mart_persons WHERE target_type IS NOT NULL "
+                              "ORDER BY id_number").df()
+        scores = prior_scores(targets, evidence)
+        report = {"chosen": "prior", "note": "无历史数据或未训练 (no history: prior score)"}
+    else:
+        scores, report = learned
+    con.register("_scores", scores)
+    con.execute("CREATE OR REPLACE TEMP TABLE int_scores AS SELECT * FROM _scores")
+    con.unregister("_scores")
+    return report.get("chosen", "prior"), report
+
+
+def report_json(report: dict) -> str:
+    """The model report as stored in model_reports."""
+    return json.dumps(report, ensure_ascii=False, default=str, allow_nan=True)
+
+
+def _scored(persons: pd.DataFrame, x: pd.DataFrame, scores: np.ndarray, reasons: list[str],
+            model_name: str, uplift: np.ndarray | None = None) -> pd.DataFrame:
+    actions = [suggest_action(t, list(g) if g is not None else [])
+               for t, g in zip(persons["target_type"], persons["groups"])]
+    return pd.DataFrame({
+        "id_number": persons["id_number"].to_numpy(),
+        "score": np.clip(scores, 0.0, 1.0),
+        "reasons": reasons,
+        "action": [a for a, _ in actions],
+        "action_rule": [r for _, r in actions],
+        "uplift": uplift if uplift is not None else np.full(len(persons), np.nan),
+        "model": model_name,
+    })
+
+
+def prior_scores(persons: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """Scores from the prior, for targets with no history to learn from."""
+    persons = persons.reset_index(drop=True)
+    x = feature_frame(persons)
+    prior = PriorModel().fit(x)
+    return _scored(persons, x, positive_proba(prior, x), explain(prior, x, persons, evidence),
+                   prior.name)
+
+
+def learned_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+                   evidence: pd.DataFrame) -> tuple[pd.DataFrame, dict] | None:
+    """Scores from a model learned on earlier snapshots, or None without history."""
+    # At most two threads: more only oversubscribe a shared machine (a fit took
+    # 7.7 s instead of 0.9 s beside other busy processes); scores are identical
+    # with one or two threads (checked on the demo region).
+    with threadpool_limits(min(2, os.cpu_count() or 1)):
+        return _learned_scores(con, as_of, evidence)
+
+
+def _learned_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+                    evidence: pd.DataFrame) -> tuple[pd.DataFrame, dict] | None:
+    current = con.execute("SELECT * FROM mart_persons ORDER BY id_number").df()
+    history = load_history(con, as_of, current)
+    pairs = training_pairs(history, con)
+    if pairs.empty or pairs["y"].nunique() < 2:
+        return None
+    choice = choose_and_fit(pairs)
+    targets = current[current["target_type"].notna()].reset_index(drop=True)
+    x = feature_frame(targets, history.lapse(len(history.snapshots) - 1))
+    scores = positive_proba(choice.model, x)
+    uplift_model = fit_uplift(pairs, choice.report)
+    uplift = predict_uplift(uplift_model, x) if uplift_model is not None else None
+    reasons = explain(choice.model, x, targets, evidence)
+    choice.report["scored_targets"] = len(targets)
+    return _scored(targets, x, scores, reasons, choice.model.name, uplift), choice.report
