@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo generator (analytics.demo) and its boundaries (geo.boundaries).
+"""Tests of the synthetic demo generator (analytics.demo) and its boundaries.
 
 The generator's own truth files are checked against the files it writes, with the
 standards' arithmetic written out again here so a wrong table in the generator
@@ -248,7 +248,7 @@ def test_every_community_lies_in_its_street(boundaries: dict) -> None:
 
 
 def test_make_boundaries_is_deterministic_and_validates_input() -> None:
-    from geo.boundaries import make_boundaries
+    from analytics.demo import make_boundaries
 
     streets = [("530199001", "东城街道"), ("530199002", "青龙镇")]
     comms = [

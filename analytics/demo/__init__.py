@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo.boundaries import make_boundaries
+from analytics.demo.boundaries import make_boundaries
 
 REGION_CODE = "530199"
 REGION_NAME = "示例市"
