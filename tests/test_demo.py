@@ -7,6 +7,7 @@ cannot hide itself.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import pathlib
@@ -275,3 +276,20 @@ def test_person_counts_scale(tmp_path: pathlib.Path) -> None:
     assert np.isclose(
         sum(summary["rows"].values()), pd.read_csv(tmp_path / ".truth/accounting.csv").read.sum()
     )
+
+
+def test_the_oracle_imports_nothing_of_the_product() -> None:
+    """analytics.demo checks the product, so it must not share its code (analytics.*, geo.*)."""
+    package = pathlib.Path(generate_demo.__code__.co_filename).parent
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                own = name == "analytics.demo" or name.startswith("analytics.demo.")
+                product = name.split(".")[0] in ("analytics", "geo") and not own
+                assert not product, f"{path.name} imports {name}"

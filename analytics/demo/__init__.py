@@ -52,6 +52,35 @@ normalised away; optional fields made unreadable only raise warnings), and every
 problem row is an extra copy (missing value, bad ID, bad credit code, bad date, unknown
 value, bad or outside address code, conflict) or an exact duplicate placed after its
 source. The truth of every file is written to ``.truth/accounting.csv``.
+
+The package
+-----------
+It is the test oracle, so it imports nothing of the product (no other ``analytics``
+module, no ``geo``) and keeps its own check-digit arithmetic and contract tables.
+
+    reference    codes, quarter ends, streets, names, ID prefixes, pyramids, vocabularies
+    model        the behaviour model (MODEL) and the sigmoid
+    checks       check characters: GB 11643, GB 32100, GB 11714
+    dates        calendar arithmetic on numpy dates
+    geography    streets and communities
+    people       everyone ever in the region
+    latent       latent list memberships and market entities
+    contract     KindSpec, KINDS and HEADERS, loaded from contract.toml
+    world        World: the state the simulation moves on (and _YearLists)
+    yearly       the yearly lists: groups and exclusions
+    enrollment   initial enrollment, terms of new enrollments, targeted moves
+    rules        the registry's rules on clean data: legal population, targets, KPIs
+    visits       cadres' visits (入户调查 rows)
+    dynamics     one quarter of behaviour
+    rows         clean rows of each kind
+    plans        FilePlan and the files each kind goes into
+    defects      defect injection, one defect per row
+    render       rows as cells, with formatting defects
+    writers      CSV and xlsx writers
+    batches      Batches: a world's files of each quarter end, with their accounting
+    truth        what is written to ``.truth/``
+    boundaries   the synthetic street and community boundaries (GeoJSON)
+    generate     generate_demo: the whole run
 """
 
 from __future__ import annotations

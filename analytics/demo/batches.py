@@ -62,7 +62,7 @@ class Batches:
             )
             self.files_written += 1
 
-    # ---- files of one kind: plans, defects, writing, truth -----------------------------
+    # ---- files of one kind: plans, defects, writing, accounting ------------------------
     def emit(self, t: int, kind: str, df: pd.DataFrame) -> None:
         w = self.world
         if df.empty:
