@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo generator (analytics.demo) and its boundaries (geo.boundaries).
+"""Tests of the synthetic demo generator (analytics.demo) and its boundaries.
 
 The generator's own truth files are checked against the files it writes, with the
 standards' arithmetic written out again here so a wrong table in the generator
@@ -7,6 +7,7 @@ cannot hide itself.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import pathlib
@@ -248,7 +249,7 @@ def test_every_community_lies_in_its_street(boundaries: dict) -> None:
 
 
 def test_make_boundaries_is_deterministic_and_validates_input() -> None:
-    from geo.boundaries import make_boundaries
+    from analytics.demo import make_boundaries
 
     streets = [("530199001", "东城街道"), ("530199002", "青龙镇")]
     comms = [
@@ -275,3 +276,20 @@ def test_person_counts_scale(tmp_path: pathlib.Path) -> None:
     assert np.isclose(
         sum(summary["rows"].values()), pd.read_csv(tmp_path / ".truth/accounting.csv").read.sum()
     )
+
+
+def test_the_oracle_imports_nothing_of_the_product() -> None:
+    """analytics.demo checks the product, so it must not share its code (analytics.*, geo.*)."""
+    package = pathlib.Path(generate_demo.__code__.co_filename).parent
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                own = name == "analytics.demo" or name.startswith("analytics.demo.")
+                product = name.split(".")[0] in ("analytics", "geo") and not own
+                assert not product, f"{path.name} imports {name}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from outputs import run
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-2500-seed11.sha256"
