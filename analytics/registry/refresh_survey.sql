@@ -1,6 +1,6 @@
 -- Refresh one person's survey attributes in a stored registry version after a
 -- visit is recorded in the app, without a full build (the same reading as
--- 010_staging.sql stg_survey and 050_int_survey.sql int_survey_latest).
+-- 119_stg_survey.sql, 240_int_survey_visits.sql and 241_int_survey_latest.sql).
 -- Parameters: $version, $as_of, $id. Scores change at the next full build.
 CREATE OR REPLACE TEMP TABLE refresh_latest AS
 WITH surveys AS (

@@ -1,0 +1,4 @@
+-- stg_survey: a row per accepted survey (入户调查) row of every batch on or before the
+-- build date (an event kind: they accumulate).
+CREATE OR REPLACE TEMP TABLE stg_survey AS
+SELECT * FROM src_survey WHERE in_force('survey', as_of, (SELECT as_of FROM params));
