@@ -32,8 +32,6 @@ MARTS = ("persons", "targets_ranked", "kpi", "entities", "evidence", "duplicates
 # The kpi export's fixed gap columns are toward these goal years (data contract);
 # the gaps of any other configured year follow the other columns.
 CONTRACT_GOAL_YEARS = (2025, 2035)
-# Kept for code that still imports it; the build uses store.REGISTRY_DDL.
-VERSIONS_DDL = store.REGISTRY_DDL
 
 
 @dataclass
@@ -81,7 +79,7 @@ def _params(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: Co
         con.execute("INSERT INTO goals VALUES (?, CAST(? AS VARCHAR)::DECIMAL(18, 6), "
                     "CAST(? AS VARCHAR)::DECIMAL(18, 6))",
                     [goal.year, repr(goal.coverage), repr(goal.structure)])
-    if not {2025, 2035} <= {goal.year for goal in cfg.goals}:
+    if not set(CONTRACT_GOAL_YEARS) <= {goal.year for goal in cfg.goals}:
         raise BuildError("配置中缺少2025或2035年目标 (goals for 2025 and 2035 are required)")
     create_event_kinds(con)
 
