@@ -2,13 +2,17 @@
 
 Defaults live in ``analytics/config/kuomian.toml``; a file named by the
 ``KUOMIAN_CONFIG`` environment variable (or passed to :func:`load_config`)
-overrides any of its keys.
+overrides any of its keys. Every file is checked against the layout below
+before it is merged: a key the layout does not have (a typo such as
+``income_treshold``) is a :class:`ConfigError` naming the key and the file.
+Goals may be given for any number of years (``[goals.YYYY]``).
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +23,19 @@ DEFAULTS = CONFIG_DIR / "kuomian.toml"
 
 
 class ConfigError(ValueError):
-    """A configuration file is missing a value or has one of the wrong kind."""
+    """A configuration file is missing a value, has one of the wrong kind, or a key
+    the layout does not know."""
+
+
+# The keys a configuration file may hold, by table ("goals" holds one table per year).
+TOP_KEYS = frozenset({"region_code", "region_name", "goals", "groups", "sources"})
+GOAL_KEYS = frozenset({"coverage", "structure"})
+GROUP_KEYS = frozenset({
+    "income_threshold", "stable_employment_months", "platform_occupations",
+    "freelance_practice_types", "subsidy_categories", "other_categories",
+    "severe_disability_levels", "primary_group_order",
+})
+SOURCES_KEYS = frozenset({"extend"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,46 @@ class Config:
             if g.year == year:
                 return g
         raise ConfigError(f"没有 {year} 年的目标 (no goal for {year})")
+
+
+def _unknown(keys: Iterable[str], known: frozenset[str], prefix: str, path: Path) -> None:
+    for key in keys:
+        if key not in known:
+            raise ConfigError(f"配置文件有未知的键 (unknown key {prefix}{key} in {path}); "
+                              f"known: {', '.join(sorted(known))}")
+
+
+def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a table ([{key}]) in {path}")
+    return value
+
+
+def check_layout(raw: dict[str, Any], path: Path) -> None:
+    """Raise :class:`ConfigError` for a key of ``raw`` (read from ``path``) that the
+    layout does not have, or a goal year that is not a year."""
+    _unknown(raw, TOP_KEYS, "", path)
+    _unknown(_table(raw, "groups", path), GROUP_KEYS, "groups.", path)
+    _unknown(_table(raw, "sources", path), SOURCES_KEYS, "sources.", path)
+    for year, goal in _table(raw, "goals", path).items():
+        if not (len(year) == 4 and year.isdigit()):
+            raise ConfigError(f"goals.{year} in {path}: a goal is keyed by its year "
+                              "([goals.2025])")
+        if not isinstance(goal, dict):
+            raise ConfigError(f"goals.{year} must be a table ([goals.{year}]) in {path}")
+        _unknown(goal, GOAL_KEYS, f"goals.{year}.", path)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """One configuration file, parsed and checked against the layout."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件无法解析 (config file is not valid TOML): {path}: "
+                          f"{exc}") from exc
+    check_layout(raw, path)
+    return raw
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -104,12 +160,12 @@ def _build(raw: dict[str, Any]) -> Config:
 
 @lru_cache(maxsize=8)
 def _load(path: str | None) -> Config:
-    raw = tomllib.loads(DEFAULTS.read_text(encoding="utf-8"))
+    raw = _read(DEFAULTS)
     if path:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"配置文件不存在 (config file not found): {p}")
-        raw = _merge(raw, tomllib.loads(p.read_text(encoding="utf-8")))
+        raw = _merge(raw, _read(p))
     return _build(raw)
 
 

@@ -8,12 +8,16 @@ no value.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from analytics import store
-from analytics.registry.build import BuildError, version_for
+from analytics.registry.errors import BuildError
+from analytics.registry.in_force import define_in_force
+from analytics.registry.versions import version_for
 
 TARGET_COLUMNS = ["id_number", "target_type", "groups", "street_code", "community_code", "score",
                   "rank"]
@@ -33,12 +37,29 @@ TARGETS_SQL = """
         FROM reg_targets_ranked WHERE version = ? ORDER BY rank"""
 
 
-# An area without a name is written as an empty field (not as a quoted "").
-KPI_SQL = f"""
+# The gap columns of goal years beyond the contract's 2025 and 2035: the build
+# adds them to reg_kpi after its other columns, and the export writes them last.
+GOAL_GAP_COLUMN = re.compile(r"(coverage|structure)_gap_\d{4}")
+
+
+def kpi_sql(extra_columns: tuple[str, ...] = ()) -> str:
+    """The kpi export's query: the contract's columns, then more, then ``extra_columns``."""
+    # An area without a name is written as an empty field (not as a quoted "").
+    extra = "".join(f", {c}" for c in extra_columns)
+    return f"""
         SELECT {', '.join("nullif(name, '') AS name" if c == "name" else c for c in KPI_COLUMNS)},
                level, population, targets_enroll, targets_upgrade,
-               targets_resume, target_entities
+               targets_resume, target_entities{extra}
         FROM reg_kpi WHERE version = ? AND level = ? ORDER BY code"""
+
+
+KPI_SQL = kpi_sql()
+
+
+def other_goal_gap_columns(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The gap columns of reg_kpi for goal years other than the contract's, in table order."""
+    cols = [r[0] for r in con.execute("DESCRIBE reg_kpi").fetchall()]
+    return tuple(c for c in cols if GOAL_GAP_COLUMN.fullmatch(c) and c not in KPI_COLUMNS)
 
 
 ENTITIES_SQL = f"""
@@ -48,14 +69,12 @@ ENTITIES_SQL = f"""
 
 
 # Problems and warnings of the files a registry for $d reads: the batch in force
-# for each state kind and every batch up to it for the event kinds.
+# for each state kind and every batch up to it for the event kinds, by the
+# build's own macro (registry/000_macro_in_force.sql; define_in_force first).
 PROBLEMS_SQL = f"""
-        WITH in_force AS (
-            SELECT kind, max(as_of) AS as_of FROM import_files WHERE as_of <= $d GROUP BY kind
-        )
         SELECT {', '.join('p.' + c for c in PROBLEM_COLUMNS)}, p.batch, p.as_of, p.field, p.message
-        FROM problems p JOIN in_force f USING (kind)
-        WHERE (p.kind IN ('death', 'survey') AND p.as_of <= $d) OR p.as_of = f.as_of
+        FROM problems p
+        WHERE in_force(p.kind, p.as_of, $d)
         ORDER BY p.as_of, p.batch, p.source_file, p.row_number,
                  CASE p.severity WHEN 'error' THEN 0 ELSE 1 END, p.reason, p.field"""
 
@@ -65,7 +84,9 @@ IMPORTS_SQL = f"""
         FROM import_files ORDER BY as_of, batch, source_file, kind"""
 
 
-def _problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.date:
+def problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.date:
+    """The date whose problems are listed: ``as_of``, else the current registry's
+    date, else (nothing built yet) the newest import."""
     if as_of is not None:
         return as_of
     try:
@@ -77,6 +98,29 @@ def _problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.
         return latest
 
 
+def _problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.date:
+    """Deprecated (views.problems runs PROBLEMS_SQL itself): as :func:`problems_date`,
+    and defines the ``in_force`` macro PROBLEMS_SQL needs on ``con``. Use
+    :func:`problems_frame`."""
+    define_in_force(con)
+    return problems_date(con, as_of)
+
+
+def imports_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The accounting of every imported file (the ``imports`` export's rows)."""
+    return con.execute(IMPORTS_SQL).df()
+
+
+def problems_frame(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> pd.DataFrame:
+    """Problem data and warnings of the files the registry of ``as_of`` (default:
+    the current one) reads: the ``problems`` export's rows; empty, with the
+    contract's columns, before anything is imported."""
+    if not store.scalar(con, "SELECT count(*) FROM import_files"):
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    define_in_force(con)
+    return con.execute(PROBLEMS_SQL, {"d": problems_date(con, as_of)}).df()
+
+
 def export(what: str, db: str | Path | None, out: Path, level: str = "city",
            as_of: dt.date | None = None) -> int:
     """Write one export CSV; returns the number of rows."""
@@ -85,13 +129,14 @@ def export(what: str, db: str | Path | None, out: Path, level: str = "city",
         if what == "imports":
             sql, params = IMPORTS_SQL, []
         elif what == "problems":
-            sql, params = PROBLEMS_SQL, {"d": _problems_date(con, as_of)}
+            define_in_force(con)
+            sql, params = PROBLEMS_SQL, {"d": problems_date(con, as_of)}
         else:
             version, _ = version_for(con, as_of)
             if what == "targets":
                 sql, params = TARGETS_SQL, [version]
             elif what == "kpi":
-                sql, params = KPI_SQL, [version, level]
+                sql, params = kpi_sql(other_goal_gap_columns(con)), [version, level]
             elif what == "entities":
                 sql, params = ENTITIES_SQL, [version]
             else:

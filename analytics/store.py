@@ -255,3 +255,24 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> o
     """The first value of the first row of a query, or None."""
     row = one(con, sql, params)
     return row[0] if row else None
+
+
+# ---------------------------------------------------------------- registry versions
+
+# The registry's own bookkeeping, beside the reg_<mart> snapshots the build writes:
+# one row per version, the ranking model's report (training dates and sizes,
+# validation metrics) and the goals the version was built with.
+REGISTRY_DDL = """
+CREATE TABLE IF NOT EXISTS registry_versions (
+    version INTEGER, as_of DATE, built_at TIMESTAMP, data_seq INTEGER, code_hash VARCHAR,
+    persons BIGINT, legal_population BIGINT, targets BIGINT, entities BIGINT, model VARCHAR);
+CREATE TABLE IF NOT EXISTS model_reports (version INTEGER, as_of DATE, report VARCHAR);
+-- Decimal goals, as the build computes the gaps with them (ceil(goal × n − k) exact).
+CREATE TABLE IF NOT EXISTS registry_goals (
+    version INTEGER, year INTEGER, coverage DECIMAL(18, 6), structure DECIMAL(18, 6));
+"""
+
+
+def ensure_registry_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the registry's bookkeeping tables that are missing."""
+    con.execute(REGISTRY_DDL)

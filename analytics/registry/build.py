@@ -1,6 +1,6 @@
-"""``kuomian build``: run the registry steps (the numbered ``.sql`` files beside
-this module) for an as-of date inside one transaction, score the targets, and
-keep the result as a new registry version.
+"""``kuomian build``: run the registry steps (:data:`PIPELINE`: the numbered
+``.sql`` files beside this module and the Python steps between them) for an
+as-of date inside one transaction, and keep the result as a new registry version.
 
 Snapshots are kept for every imported as-of date up to the one asked for, so
 history, trends and the ranking's training data can be read; a date is built
@@ -13,40 +13,39 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from analytics import store
 from analytics.config import Config, load_config
+from analytics.registry.errors import BuildError
+from analytics.registry.in_force import create_event_kinds
+from analytics.registry.runner import PythonStep, SqlStep, run_steps, split_statements
+from analytics.registry.versions import snapshot_dates, version_for  # noqa: F401
 
 STEPS_DIR = Path(__file__).parent
 # The marts kept for each version (temp table mart_X -> persistent reg_X).
 MARTS = ("persons", "targets_ranked", "kpi", "entities", "evidence", "duplicates")
-VERSIONS_DDL = """
-CREATE TABLE IF NOT EXISTS registry_versions (
-    version INTEGER, as_of DATE, built_at TIMESTAMP, data_seq INTEGER, code_hash VARCHAR,
-    persons BIGINT, legal_population BIGINT, targets BIGINT, entities BIGINT, model VARCHAR);
--- The ranking model's report (training dates and sizes, validation metrics) per version.
-CREATE TABLE IF NOT EXISTS model_reports (version INTEGER, as_of DATE, report VARCHAR);
-"""
+# The kpi export's fixed gap columns are toward these goal years (data contract);
+# the gaps of any other configured year follow the other columns.
+CONTRACT_GOAL_YEARS = (2025, 2035)
 
 
-class BuildError(Exception):
-    """A build that cannot run; nothing was changed."""
+@dataclass
+class BuildContext:
+    """What the Python steps read (the date, region, configuration) and what
+    the score step leaves for the version's record."""
 
-
-def steps() -> list[Path]:
-    return sorted(STEPS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
-
-
-def split_statements(sql: str) -> list[str]:
-    """Statements of a step file (they end with ';' at a line end)."""
-    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
-    return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";").strip()]
+    con: duckdb.DuckDBPyConnection
+    as_of: dt.date
+    region: str
+    cfg: Config
+    learn: bool
+    model: str = "prior"
+    report: dict = field(default_factory=dict)
 
 
 def code_hash(cfg: Config) -> str:
@@ -78,28 +77,13 @@ def _params(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: Co
         con.execute("INSERT INTO goals VALUES (?, CAST(? AS VARCHAR)::DECIMAL(18, 6), "
                     "CAST(? AS VARCHAR)::DECIMAL(18, 6))",
                     [goal.year, repr(goal.coverage), repr(goal.structure)])
-    if not {2025, 2035} <= {goal.year for goal in cfg.goals}:
+    if not set(CONTRACT_GOAL_YEARS) <= {goal.year for goal in cfg.goals}:
         raise BuildError("配置中缺少2025或2035年目标 (goals for 2025 and 2035 are required)")
+    create_event_kinds(con)
 
 
-def run_steps(con: duckdb.DuckDBPyConnection, start: str | None = None,
-              upto: str | None = None, debug: bool = False) -> None:
-    """Execute the step files in order: those numbered from ``start`` and below
-    ``upto`` when given."""
-    for path in steps():
-        if start is not None and path.name < start:
-            continue
-        if upto is not None and path.name >= upto:
-            break
-        for sql in split_statements(path.read_text(encoding="utf-8")):
-            t0 = time.perf_counter()
-            con.execute(sql)
-            if debug:
-                head = " ".join(sql.split())[:100]
-                table = sql.split("TABLE", 1)[1].split()[0] if " TABLE " in sql else ""
-                n = store.scalar(con, f"SELECT count(*) FROM {table}") if table else ""
-                print(f"[{path.name}] {head} … rows={n} {time.perf_counter() - t0:.3f}s",
-                      file=sys.stderr)
+def _params_step(ctx: BuildContext) -> None:
+    _params(ctx.con, ctx.as_of, ctx.region, ctx.cfg)
 
 
 def _ranking():
@@ -109,6 +93,82 @@ def _ranking():
     from analytics.ranking import score
 
     return score
+
+
+def _score_step(ctx: BuildContext) -> None:
+    ctx.model, ctx.report = _ranking().score_targets(ctx.con, ctx.as_of, ctx.learn)
+
+
+def _other_goal_years(ctx: BuildContext) -> None:
+    """Add ``coverage_gap_YYYY, structure_gap_YYYY`` to mart_kpi, after its columns,
+    for each configured goal year beyond the contract's two (int_kpi_gaps has them)."""
+    con = ctx.con
+    for year in sorted(g.year for g in ctx.cfg.goals if g.year not in CONTRACT_GOAL_YEARS):
+        cov, struct = f"coverage_gap_{int(year)}", f"structure_gap_{int(year)}"
+        con.execute(f"ALTER TABLE mart_kpi ADD COLUMN {cov} BIGINT")
+        con.execute(f"ALTER TABLE mart_kpi ADD COLUMN {struct} BIGINT")
+        con.execute(f"""UPDATE mart_kpi k SET {cov} = g.coverage_gap, {struct} = g.structure_gap
+                        FROM int_kpi_gaps g
+                        WHERE g.year = ? AND g.level = k.level
+                          AND g.code IS NOT DISTINCT FROM k.code""", [year])
+
+
+# The registry build, in order: staging (stg_: the rows in force, one kind per
+# file), intermediate (int_: link and derive) and the marts pages and exports
+# read (mart_: kept as reg_ per version). A test checks that every numbered
+# file of STEPS_DIR is listed here once, in the order of its number.
+PIPELINE: tuple[SqlStep | PythonStep, ...] = (
+    PythonStep("params", _params_step, table="params"),
+    SqlStep("000_macro_in_force.sql"),
+    SqlStep("001_macro_age_on.sql"),
+    SqlStep("100_stg_hukou.sql"),
+    SqlStep("101_stg_residence.sql"),
+    SqlStep("102_stg_pension_enrollment.sql"),
+    SqlStep("103_stg_market_entity.sql"),
+    SqlStep("104_stg_taxpayer.sql"),
+    SqlStep("105_stg_student.sql"),
+    SqlStep("106_stg_inmate.sql"),
+    SqlStep("107_stg_dibao.sql"),
+    SqlStep("108_stg_tekun.sql"),
+    SqlStep("109_stg_fanpin.sql"),
+    SqlStep("110_stg_disability.sql"),
+    SqlStep("111_stg_landless.sql"),
+    SqlStep("112_stg_migrant_worker.sql"),
+    SqlStep("113_stg_platform_worker.sql"),
+    SqlStep("114_stg_licensed_professional.sql"),
+    SqlStep("115_stg_income_assets.sql"),
+    SqlStep("116_stg_other_eligible.sql"),
+    SqlStep("117_stg_division.sql"),
+    SqlStep("118_stg_death.sql"),
+    SqlStep("119_stg_survey.sql"),
+    SqlStep("120_stg_boundaries.sql"),
+    SqlStep("200_int_death.sql"),
+    SqlStep("210_int_population.sql"),
+    SqlStep("220_int_enrollment_by_person.sql"),
+    SqlStep("221_int_duplicate_enrollment.sql"),
+    SqlStep("230_int_group_evidence.sql"),
+    SqlStep("231_int_groups.sql"),
+    SqlStep("240_int_survey_visits.sql"),
+    SqlStep("241_int_survey_latest.sql"),
+    SqlStep("250_int_person_features.sql"),
+    SqlStep("260_int_areas.sql"),
+    SqlStep("300_mart_persons.sql"),
+    SqlStep("301_mart_evidence.sql"),
+    SqlStep("302_mart_duplicates.sql"),
+    SqlStep("310_mart_entities.sql"),
+    SqlStep("320_int_kpi_counts.sql"),
+    SqlStep("321_int_kpi_gaps.sql"),
+    SqlStep("322_mart_kpi.sql"),
+    PythonStep("other_goal_years", _other_goal_years, table="mart_kpi"),
+    SqlStep("400_int_targets.sql"),
+    PythonStep("score", _score_step, table="int_scores"),
+    SqlStep("410_mart_targets_ranked.sql"),
+)
+
+
+def steps() -> list[Path]:
+    """The SQL step files of the pipeline, in order."""
+    return [STEPS_DIR / s.file for s in PIPELINE if isinstance(s, SqlStep)]
 
 
 def _persist(con: duckdb.DuckDBPyConnection, version: int) -> None:
@@ -133,10 +193,9 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
               data_seq: int, chash: str, debug: bool = False, learn: bool = True) -> int:
     """Build the registry for one date inside the caller's transaction."""
     version = store.scalar(con, "SELECT coalesce(max(version), 0) + 1 FROM registry_versions")
-    _params(con, as_of, region, cfg)
-    run_steps(con, upto="090", debug=debug)
-    model, report = _ranking().score_targets(con, as_of, learn)
-    run_steps(con, start="090", debug=debug)
+    ctx = BuildContext(con, as_of, region, cfg, learn)
+    run_steps(con, PIPELINE, STEPS_DIR, ctx, debug)
+    model, report = ctx.model, ctx.report
     _persist(con, version)
     persons, legal, targets = store.one(con, 
         "SELECT count(*), count(*) FILTER (WHERE legal), count(target_type) FROM mart_persons"
@@ -146,6 +205,9 @@ def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: 
                 [version, as_of, data_seq, chash, persons, legal, targets, entities, model])
     con.execute("INSERT INTO model_reports VALUES (?, ?, ?)",
                 [version, as_of, _ranking().report_json(report)])
+    # The goals the gaps were computed with, exactly (DECIMAL), read by goals_of.
+    con.execute("INSERT INTO registry_goals SELECT ?, year, coverage, structure FROM goals "
+                "ORDER BY year", [version])
     return version
 
 
@@ -159,7 +221,8 @@ def prune(con: duckdb.DuckDBPyConnection) -> None:
         if r[0] != current]
     if not old:
         return
-    for table in [f"reg_{mart}" for mart in MARTS] + ["registry_versions", "model_reports"]:
+    for table in [f"reg_{mart}" for mart in MARTS] + ["registry_versions", "model_reports",
+                                                       "registry_goals"]:
         con.execute(f"DELETE FROM {table} WHERE list_contains(?, version)", [old])
 
 
@@ -169,9 +232,12 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
     make it the current one. Earlier imported dates without an up-to-date
     snapshot are built too, so history is complete."""
     cfg = config or load_config()
-    con = store.connect(db)
     try:
-        con.execute(VERSIONS_DDL)
+        con = store.connect(db)
+    except duckdb.Error as exc:
+        raise BuildError(f"数据库无法打开 (database cannot be opened): {exc}") from exc
+    try:
+        store.ensure_registry_schema(con)
         # Visits recorded in the app are survey rows too (the staging step reads both).
         store.attach_visits(con, db or store.default_db())
         dates = [r[0] for r in con.execute(
@@ -214,28 +280,10 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
             built.append((d, version))
         return {"as_of": target, "version": version, "dates_built": [d for d, _ in built],
                 "seconds": round(time.perf_counter() - t0, 2)}
+    except duckdb.Error as exc:
+        # The steps name their file (runner); this is the bookkeeping around them.
+        raise BuildError(f"构建失败 (build failed): {exc}") from exc
     finally:
         con.close()
 
 
-def version_for(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> tuple[int, dt.date]:
-    """The registry version to read: the current one, or the snapshot of ``as_of``."""
-    try:
-        if as_of is None:
-            current = store.get_meta(con, "current_version")
-            row = store.one(con, "SELECT version, as_of FROM registry_versions WHERE version = ?",
-                              [int(current)]) if current else None
-        else:
-            row = store.one(con, "SELECT version, as_of FROM registry_versions WHERE as_of = ? "
-                                 "ORDER BY version DESC LIMIT 1",
-                              [as_of])
-    except duckdb.CatalogException:
-        row = None
-    if row is None:
-        when = f" for {as_of}" if as_of else ""
-        raise BuildError(f"还没有构建实名库{when} (no registry built{when}): run kuomian build")
-    return int(row[0]), row[1]
-
-
-def snapshot_dates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("SELECT version, as_of FROM registry_versions ORDER BY as_of").df()

@@ -33,7 +33,7 @@ SELECT
     ], lambda x: x IS NOT NULL) AS exclusions
 FROM people pe
 CROSS JOIN params p
-LEFT JOIN stg_death d USING (id_number)
+LEFT JOIN int_death d USING (id_number)
 LEFT JOIN (SELECT DISTINCT id_number FROM stg_student) st USING (id_number)
 -- An inmate whose release date lies before the build date is no longer serving.
 LEFT JOIN (SELECT DISTINCT id_number FROM stg_inmate, params p

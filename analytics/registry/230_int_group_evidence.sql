@@ -55,14 +55,3 @@ UNION ALL
 -- 8: grassroots-programme graduates, private-school staff, non-establishment staff.
 SELECT o.id_number, 8, 'other_eligible', o.source_file, o.row_number, o.category
 FROM stg_other_eligible o, params p WHERE list_contains(p.other_categories, o.category);
-
--- int_groups: a row per person with every group found, sorted, and the primary
--- group (the first of the person's groups in the configured order).
-CREATE OR REPLACE TEMP TABLE int_groups AS
-WITH found AS (
-    SELECT id_number, list_sort(list(DISTINCT group_no)) AS groups
-    FROM int_group_evidence GROUP BY id_number
-)
-SELECT f.id_number, f.groups,
-       list_filter(p.primary_group_order, lambda g: list_contains(f.groups, g))[1] AS primary_group
-FROM found f, params p;

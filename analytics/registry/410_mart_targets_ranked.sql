@@ -1,5 +1,5 @@
 -- mart_targets_ranked: the targets with their scores (from int_scores, written by
--- the ranking step), ranked 1..N over the region, highest score first and equal
+-- the score step), ranked 1..N over the region, highest score first and equal
 -- scores in order of id_number (settled reading).
 CREATE OR REPLACE TEMP TABLE mart_targets_ranked AS
 SELECT
@@ -11,4 +11,4 @@ SELECT
     s.action_rule,
     s.uplift,
     s.model
-FROM mart_targets t JOIN int_scores s USING (id_number);
+FROM int_targets t JOIN int_scores s USING (id_number);

@@ -6,6 +6,6 @@ SELECT
     id_number, survey_date AS last_survey_date, result AS survey_result, willingness,
     reason AS not_insured_reason, ability_to_pay, phone, surveyor,
     count(*) OVER (PARTITION BY id_number) AS visits
-FROM stg_survey
+FROM int_survey_visits
 QUALIFY row_number() OVER (PARTITION BY id_number
                            ORDER BY survey_date DESC, as_of DESC, source_file, row_number) = 1;

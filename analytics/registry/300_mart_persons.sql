@@ -41,12 +41,3 @@ SELECT
             THEN 'upgrade'
     END AS target_type
 FROM joined;
-
--- mart_evidence: the evidence of every group found for a person of the region.
-CREATE OR REPLACE TEMP TABLE mart_evidence AS
-SELECT e.* FROM int_group_evidence e SEMI JOIN int_population USING (id_number);
-
--- mart_duplicates: duplicate enrollments (重复参保) of the region's people, for clean-up.
-CREATE OR REPLACE TEMP TABLE mart_duplicates AS
-SELECT d.id_number, p.name, p.street_code, p.community_code, d.active_enrollments, d.enrollments
-FROM int_duplicate_enrollment d JOIN int_population p USING (id_number);

@@ -1,0 +1,270 @@
+"""The registry build's layout and runner, its stored goals, the configuration's
+checks, and the read functions of the exports (on the tiny region of
+``tinyregion.py``: 48 people, two quarterly batches)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from tinyregion import write_batches
+
+from analytics import exports, store
+from analytics.config import ConfigError, Goal, load_config
+from analytics.ingest import import_batches
+from analytics.registry import build
+from analytics.registry.build import PIPELINE, STEPS_DIR, BuildError, build_registry
+from analytics.registry.in_force import event_kinds
+from analytics.registry.runner import PythonStep, SqlStep
+from analytics.registry.versions import goal_met, goals_of, version_for
+from analytics.sources import load_sources
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny region imported, not built (a template each test copies)."""
+    root = tmp_path_factory.mktemp("tiny")
+    db = root / "imported.duckdb"
+    import_batches(write_batches(root / "batches"), db=db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def built(imported: Path) -> Path:
+    """The tiny region built with the default configuration (a template)."""
+    db = imported.parent / "built.duckdb"
+    shutil.copyfile(imported, db)
+    build_registry(db)
+    return db
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "k.duckdb"
+    shutil.copyfile(src, db)
+    return db
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "x.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+# ---------------------------------------------------------------- layout
+
+def test_pipeline_lists_every_step_file_once_in_the_order_of_its_number() -> None:
+    listed = [s.file for s in PIPELINE if isinstance(s, SqlStep)]
+    on_disk = sorted(p.name for p in STEPS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+    assert listed == on_disk
+
+
+def test_each_step_file_creates_the_table_or_macro_it_is_named_after() -> None:
+    for path in STEPS_DIR.glob("[0-9][0-9][0-9]_*.sql"):
+        text = path.read_text(encoding="utf-8")
+        name = path.stem.split("_", 1)[1]
+        assert text.startswith("-- "), path.name
+        if name.startswith("macro_"):
+            made = re.findall(r"CREATE OR REPLACE TEMP MACRO (\w+)", text)
+            assert made == [name.removeprefix("macro_")], path.name
+        else:
+            assert re.findall(r"CREATE OR REPLACE TEMP TABLE (\w+)", text) == [name], path.name
+
+
+def test_score_is_a_named_python_step_between_the_sql_files() -> None:
+    names = [s.name for s in PIPELINE]
+    score = names.index("score")
+    assert isinstance(PIPELINE[score], PythonStep)
+    assert names[score - 1] == "400_int_targets.sql"
+    assert names[score + 1] == "410_mart_targets_ranked.sql"
+
+
+def test_event_kinds_come_from_the_sources_event_flag() -> None:
+    kinds = load_sources().kinds.values()
+    assert event_kinds() == sorted(k.name for k in kinds if k.event) == ["death", "survey"]
+
+
+# ---------------------------------------------------------------- runner
+
+def test_broken_step_file_raises_build_error_naming_it_and_keeps_registry(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = _copy(built, tmp_path)
+    steps = tmp_path / "steps"
+    shutil.copytree(STEPS_DIR, steps, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    broken = steps / "300_mart_persons.sql"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("FROM int_population pop",
+                                                                 "FROM int_populaton pop"),
+                      encoding="utf-8")
+    con = duckdb.connect(str(db), read_only=True)
+    before = (store.get_meta(con, "current_version"),
+              con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
+              con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall())
+    con.close()
+    monkeypatch.setattr(build, "STEPS_DIR", steps)
+
+    with pytest.raises(BuildError) as err:
+        build_registry(db)
+
+    message = str(err.value)
+    assert "300_mart_persons.sql" in message
+    assert "CREATE OR REPLACE TEMP TABLE mart_persons" in message
+    assert "int_populaton" in message
+    assert not isinstance(err.value, duckdb.Error)
+    con = duckdb.connect(str(db), read_only=True)
+    after = (store.get_meta(con, "current_version"),
+             con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
+             con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall())
+    con.close()
+    assert after == before
+
+
+def test_debug_prints_every_step_with_rows(built: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    db = _copy(built, tmp_path)
+    build_registry(db, debug=True, as_of=dt.date(2025, 6, 30))
+    printed = capsys.readouterr().err
+    for step in PIPELINE:
+        assert f"[{step.name}]" in printed
+    assert re.search(r"\[score\] python step score … rows=\d+", printed)
+
+
+# ---------------------------------------------------------------- configuration
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[groups]\nincome_treshold = 50000\n", "groups.income_treshold"),
+    ("[goals.2025]\ncoverag = 0.9\n", "goals.2025.coverag"),
+])
+def test_unknown_key_in_override_is_config_error_naming_key_and_file(
+        tmp_path: Path, text: str, key: str) -> None:
+    path = _config(tmp_path, text)
+    with pytest.raises(ConfigError, match=rf"unknown key {re.escape(key)} in {re.escape(str(path))}"):
+        load_config(path)
+
+
+def test_unknown_key_via_environment_is_config_error(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _config(tmp_path, "regin_code = '530181'\n")
+    monkeypatch.setenv("KUOMIAN_CONFIG", str(path))
+    with pytest.raises(ConfigError, match="unknown key regin_code in"):
+        load_config()
+
+
+def test_a_goal_year_may_be_added(tmp_path: Path) -> None:
+    cfg = load_config(_config(tmp_path, "[goals.2030]\ncoverage = 0.955\nstructure = 0.4\n"))
+    assert [g.year for g in cfg.goals] == [2025, 2030, 2035]
+
+
+def test_missing_contract_goal_year_is_build_error(imported: Path, tmp_path: Path) -> None:
+    cfg = load_config()
+    cfg = type(cfg)(cfg.region_code, cfg.region_name, (cfg.goal(2025),), cfg.groups,
+                    cfg.sources_extend)
+    with pytest.raises(BuildError, match="2035"):
+        build_registry(_copy(imported, tmp_path), config=cfg)
+
+
+# ---------------------------------------------------------------- goals
+
+def test_2030_goal_adds_its_gap_columns_at_the_end_of_the_kpi_export(
+        built: Path, imported: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain.csv"
+    exports.export("kpi", built, plain, level="community")
+    db = _copy(imported, tmp_path)
+    cfg = load_config(_config(tmp_path, "[goals.2030]\ncoverage = 0.955\nstructure = 0.41\n"))
+    build_registry(db, config=cfg)
+    out = tmp_path / "kpi.csv"
+    exports.export("kpi", db, out, level="community")
+
+    want, got = _read_csv(plain), _read_csv(out)
+    assert got[0] == want[0] + ["coverage_gap_2030", "structure_gap_2030"]
+    assert [row[:-2] for row in got] == want
+    head = got[0]
+    for row in got[1:]:
+        cell = dict(zip(head, row, strict=True))
+        legal, insured = int(cell["legal_population"]), int(cell["insured"])
+        contributors, employees = int(cell["contributors"]), int(cell["employee_contributors"])
+        assert int(cell["coverage_gap_2030"]) == max(0, math.ceil(Decimal("0.955") * legal - insured))
+        assert int(cell["structure_gap_2030"]) == max(
+            0, math.ceil(Decimal("0.41") * contributors - employees))
+    assert any(int(r[head.index("coverage_gap_2030")]) > 0 for r in got[1:])
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        version, _ = version_for(con)
+        assert goals_of(con, version) == (Goal(2025, 0.95, 0.30), Goal(2030, 0.955, 0.41),
+                                          Goal(2035, 0.96, 0.50))
+    finally:
+        con.close()
+
+
+def test_goals_are_stored_with_each_version(built: Path) -> None:
+    con = duckdb.connect(str(built), read_only=True)
+    try:
+        versions = [v for (v,) in con.execute("SELECT version FROM registry_versions").fetchall()]
+        assert len(versions) == 2
+        for v in versions:
+            assert goals_of(con, v) == load_config().goals
+        assert goals_of(con, versions[0])[0] == Goal(2025, 0.95, 0.30)
+        with pytest.raises(BuildError):
+            goals_of(con, 999)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("rate", "goal", "met"), [
+    (0.95, 0.95, True), (0.96, 0.95, True), (0.9499999, 0.95, False), (None, 0.95, False),
+    (float("nan"), 0.95, False), (0.0, 0.3, False),
+])
+def test_goal_met_means_a_rate_at_or_above_the_goal(rate, goal, met) -> None:
+    assert goal_met(rate, goal) is met
+
+
+# ---------------------------------------------------------------- read functions
+
+def test_problems_frame_holds_the_rows_of_the_problems_export(built: Path,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "problems.csv"
+    n = exports.export("problems", built, out)
+    con = store.connect(built, read_only=True)
+    try:
+        frame = exports.problems_frame(con, None)
+        old = con.execute(exports.PROBLEMS_SQL,
+                          {"d": exports._problems_date(con, None)}).df()  # the old way still runs
+        earlier = exports.problems_frame(con, dt.date(2025, 3, 31))
+    finally:
+        con.close()
+    assert len(frame) == n == 1
+    assert list(frame.columns[:7]) == exports.PROBLEM_COLUMNS
+    assert frame.equals(old)
+    assert frame.loc[0, "reason"] == "invalid_id"
+    assert earlier.empty
+
+
+def test_problems_frame_before_any_import_is_empty_with_the_contract_columns(db: Path) -> None:
+    con = store.connect(db, read_only=True)
+    try:
+        frame = exports.problems_frame(con, None)
+    finally:
+        con.close()
+    assert frame.empty and list(frame.columns) == exports.PROBLEM_COLUMNS
+
+
+def test_imports_frame_lists_every_imported_file(built: Path) -> None:
+    con = store.connect(built, read_only=True)
+    try:
+        frame = exports.imports_frame(con)
+        files = store.scalar(con, "SELECT count(*) FROM import_files")
+    finally:
+        con.close()
+    assert len(frame) == files
+    assert list(frame.columns[:9]) == exports.IMPORT_COLUMNS
