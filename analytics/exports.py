@@ -98,14 +98,6 @@ def problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.d
         return latest
 
 
-def _problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.date:
-    """Deprecated (views.problems runs PROBLEMS_SQL itself): as :func:`problems_date`,
-    and defines the ``in_force`` macro PROBLEMS_SQL needs on ``con``. Use
-    :func:`problems_frame`."""
-    define_in_force(con)
-    return problems_date(con, as_of)
-
-
 def imports_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The accounting of every imported file (the ``imports`` export's rows)."""
     return con.execute(IMPORTS_SQL).df()
@@ -148,13 +140,3 @@ def export(what: str, db: str | Path | None, out: Path, level: str = "city",
         return store.scalar(con, f"SELECT count(*) FROM ({sql})", params)
     finally:
         con.close()
-
-
-def imports_frame(con: duckdb.DuckDBPyConnection):
-    """The accounting of every imported file, as ``export imports`` writes it."""
-    return con.execute(IMPORTS_SQL).df()
-
-
-def problems_frame(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None):
-    """Problem data and warnings of the files the registry of ``as_of`` reads."""
-    return con.execute(PROBLEMS_SQL, {"d": _problems_date(con, as_of)}).df()

@@ -238,14 +238,11 @@ def test_problems_frame_holds_the_rows_of_the_problems_export(built: Path,
     con = store.connect(built, read_only=True)
     try:
         frame = exports.problems_frame(con, None)
-        old = con.execute(exports.PROBLEMS_SQL,
-                          {"d": exports._problems_date(con, None)}).df()  # the old way still runs
         earlier = exports.problems_frame(con, dt.date(2025, 3, 31))
     finally:
         con.close()
     assert len(frame) == n == 1
     assert list(frame.columns[:7]) == exports.PROBLEM_COLUMNS
-    assert frame.equals(old)
     assert frame.loc[0, "reason"] == "invalid_id"
     assert earlier.empty
 
