@@ -28,7 +28,8 @@ import pandas as pd
 from analytics import store
 from analytics.access import AccessDenied, Scope, mask_id, mask_phone, scope_condition
 from analytics.exports import KPI_COLUMNS as EXPORT_KPI_COLUMNS
-from analytics.exports import imports_frame, problems_frame
+from analytics.exports import imports_frame, other_goal_gap_columns, problems_frame
+from analytics.registry.versions import goals_of
 from analytics.sources import load_sources
 
 _SOURCES = load_sources()
@@ -95,6 +96,12 @@ KPI_COLUMNS = ["level", *EXPORT_KPI_COLUMNS, "population", "targets_enroll", "ta
                "targets_resume", "target_entities"]
 
 
+def goals(db: str | Path, version: int) -> dict[int, tuple[float, float]]:
+    """year -> (coverage goal, structure goal) the version's gaps were computed with."""
+    with reading(db) as con:
+        return {g.year: (g.coverage, g.structure) for g in goals_of(con, version)}
+
+
 def kpi(db: str | Path, version: int, level: str, parent: str | None = None) -> pd.DataFrame:
     """KPI rows of one level (city, street, community), optionally inside ``parent``.
 
@@ -102,8 +109,9 @@ def kpi(db: str | Path, version: int, level: str, parent: str | None = None) -> 
     if level not in ("city", "street", "community"):
         raise ValueError(f"level must be city, street or community, got {level!r}")
     with reading(db) as con:
+        columns = [*KPI_COLUMNS, *other_goal_gap_columns(con)]
         out = _df(con, f"""
-            SELECT {', '.join(KPI_COLUMNS)},
+            SELECT {', '.join(columns)},
                    targets_enroll + targets_upgrade + targets_resume AS targets
             FROM reg_kpi
             WHERE version = $v AND level = $level
@@ -117,8 +125,9 @@ def kpi(db: str | Path, version: int, level: str, parent: str | None = None) -> 
 def kpi_trend(db: str | Path, level: str = "city", codes: list[str] | None = None) -> pd.DataFrame:
     """KPI rows of every registry snapshot, oldest first (the quarterly trend)."""
     with reading(db) as con:
+        columns = [*KPI_COLUMNS, *other_goal_gap_columns(con)]
         out = _df(con, f"""
-            SELECT v.as_of, k.{', k.'.join(KPI_COLUMNS)}
+            SELECT v.as_of, k.{', k.'.join(columns)}
             FROM reg_kpi k JOIN registry_versions v USING (version)
             WHERE k.level = $level AND ($codes IS NULL OR list_contains($codes, k.code))
             ORDER BY v.as_of, k.code""", {"level": level, "codes": codes})

@@ -21,6 +21,8 @@ from urllib.parse import quote
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.registry.versions import goal_met
+
 METRICS = {"coverage_rate": "参保率", "structure_ratio": "结构比"}
 GAP_COLUMN = {"coverage_rate": "coverage_gap_{year}", "structure_ratio": "structure_gap_{year}"}
 GAP_LABEL = {"coverage_rate": "距目标还需参保", "structure_ratio": "距目标还需升级"}
@@ -81,7 +83,7 @@ def choropleth(shapes: pd.DataFrame, kpi: pd.DataFrame, metric: str, goal: float
             data[col] = 0
         data[col] = pd.to_numeric(data[col], errors="coerce").fillna(0).astype(int)
     data["value_text"] = data["value"].map(_fmt_rate)
-    data["status"] = [("无数据" if pd.isna(v) else ("已达标" if v >= goal else "未达标"))
+    data["status"] = [("无数据" if pd.isna(v) else ("已达标" if goal_met(v, goal) else "未达标"))
                       for v in data["value"]]
     geojson = feature_collection(shapes)
     zmin, zmax = colour_range(data["value"], goal)

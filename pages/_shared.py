@@ -16,7 +16,6 @@ import streamlit as st
 
 from analytics import reads
 from analytics.access import Scope
-from analytics.config import load_config
 from analytics.store import default_db
 from analytics.visit_sheet import visit_sheet as _visit_sheet
 
@@ -83,9 +82,11 @@ def import_log(db: str, version: int | None, scope: Scope) -> pd.DataFrame:
     return reads.import_log(db, scope)
 
 
-def goals() -> dict[int, tuple[float, float]]:
-    """year -> (coverage goal, structure goal) from the configuration."""
-    return {g.year: (g.coverage, g.structure) for g in load_config().goals}
+@st.cache_data(show_spinner=False, max_entries=32)
+def goals(db: str, version: int) -> dict[int, tuple[float, float]]:
+    """year -> (coverage goal, structure goal) stored with the registry version, so
+    colours and gaps always use the same goals."""
+    return reads.goals(db, version)
 
 
 def pct(v: object, digits: int = 2) -> str:

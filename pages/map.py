@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from geo import maps
+from analytics.registry.versions import goal_met
 from pages import _shared as ui
 
 ctx = ui.require_context()
-goals = ui.goals()
+goals = ui.goals(ctx.db, ctx.version)
 st.title("扩面地图")
 
 c1, c2, c3 = st.columns([1, 1, 2])
@@ -18,7 +19,7 @@ with c1:
     metric = st.radio("指标", list(maps.METRICS), format_func=maps.METRICS.get, horizontal=True,
                       key="map_metric")
 with c2:
-    year = st.radio("对照目标", (2025, 2035), format_func=lambda y: f"{y}年", horizontal=True,
+    year = st.radio("对照目标", sorted(goals), format_func=lambda y: f"{y}年", horizontal=True,
                     key="map_goal_year")
 goal = goals[year][0 if metric == "coverage_rate" else 1]
 label = maps.METRICS[metric]
@@ -36,7 +37,7 @@ with c3:
 def table(frame, level_label: str) -> None:
     """The numbers behind the map, also when there are no boundaries."""
     out = frame.assign(value=[ui.pct(v) for v in frame[metric]],
-                       meets=["—" if pd.isna(v) else ("达标" if v >= goal else "未达标")
+                       meets=["—" if pd.isna(v) else ("达标" if goal_met(v, goal) else "未达标")
                               for v in frame[metric]])
     out = out[["code", "name", "legal_population", "insured", "contributors",
                "employee_contributors", "value", "meets", gap_col, "targets",

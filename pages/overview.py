@@ -1,5 +1,5 @@
-"""总览: the city's two KPIs against the 2025 and 2035 goals, the quarterly trend,
-and the streets ranked by coverage."""
+"""总览: the city's two KPIs against the goals (2025 and 2035 by default), the
+quarterly trend, and the streets ranked by coverage."""
 
 from __future__ import annotations
 
@@ -7,27 +7,30 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.registry.versions import goal_met
 from pages import _shared as ui
 
 ctx = ui.require_context()
-goals = ui.goals()
+goals = ui.goals(ctx.db, ctx.version)
+years = sorted(goals)
+first = years[0]
 city = ui.kpi(ctx.db, ctx.version, "city").iloc[0]
 
 st.title(f"{city['name'] or '全市'}扩面增效总览")
 st.caption(f"数据日期：{ctx.as_of:%Y年%m月%d日}　应参保人口 {int(city['legal_population']):,} 人　"
            f"已参保 {int(city['insured']):,} 人　缴费人员 {int(city['contributors']):,} 人")
 
-cols = st.columns(4)
+cols = st.columns(2 + len(years))
 for col, (metric, label) in zip(cols[:2], [("coverage_rate", "参保率"),
                                            ("structure_ratio", "结构比")]):
     value = city[metric]
-    goal25 = goals[2025][0 if metric == "coverage_rate" else 1]
+    goal = goals[first][0 if metric == "coverage_rate" else 1]
     with col:
         st.metric(label, ui.pct(value),
                   delta=None if pd.isna(value) else
-                  f"{(value - goal25) * 100:+.2f} 个百分点（对比2025年目标 {goal25:.0%}）",
+                  f"{(value - goal) * 100:+.2f} 个百分点（对比{first}年目标 {goal:.0%}）",
                   delta_color="normal", border=True)
-for col, year in zip(cols[2:], (2025, 2035)):
+for col, year in zip(cols[2:], years):
     with col:
         cov_gap, str_gap = int(city[f"coverage_gap_{year}"]), int(city[f"structure_gap_{year}"])
         st.metric(f"距{year}年目标的缺口", f"{cov_gap:,} 人",
@@ -53,7 +56,7 @@ for col, (metric, label, goal_idx) in zip((left, right), [("coverage_rate", "参
                              name=label, text=[ui.pct(v, 1) for v in trend[metric]],
                              textposition="top center",
                              hovertemplate="%{x}<br>" + label + "：%{y:.2%}<extra></extra>"))
-    for year, dash in ((2025, "dash"), (2035, "dot")):
+    for year, dash in zip(years, ("dash", "dot", "dashdot", "longdash") * len(years)):
         fig.add_hline(y=goals[year][goal_idx], line_dash=dash, line_color="#b2182b",
                       annotation_text=f"{year}年目标 {goals[year][goal_idx]:.0%}",
                       annotation_position="top left")
@@ -65,7 +68,7 @@ for col, (metric, label, goal_idx) in zip((left, right), [("coverage_rate", "参
 
 # ---------------------------------------------------------------- street ranking
 st.subheader("街道排名")
-year = st.radio("对照目标", (2025, 2035), horizontal=True, format_func=lambda y: f"{y}年目标",
+year = st.radio("对照目标", years, horizontal=True, format_func=lambda y: f"{y}年目标",
                 key="overview_goal_year")
 goal_cov, goal_str = goals[year]
 streets = ui.kpi(ctx.db, ctx.version, "street").dropna(subset=["coverage_rate"])
@@ -73,7 +76,7 @@ if streets.empty:
     st.info("没有街道数据。")
     st.stop()
 streets = streets.sort_values(["coverage_rate", "code"], ascending=[False, True])
-streets["meets"] = streets["coverage_rate"] >= goal_cov
+streets["meets"] = [goal_met(v, goal_cov) for v in streets["coverage_rate"]]
 streets["label"] = streets["name"].where(streets["name"] != "", streets["code"])
 fig = go.Figure(go.Bar(
     x=streets["coverage_rate"], y=streets["label"], orientation="h",
@@ -96,7 +99,7 @@ table = streets.assign(
     coverage=[ui.pct(v) for v in streets["coverage_rate"]],
     structure=[ui.pct(v) for v in streets["structure_ratio"]],
     status=["达标" if m else "未达标" for m in streets["meets"]],
-    structure_status=["达标" if (not pd.isna(v) and v >= goal_str) else "未达标"
+    structure_status=["达标" if goal_met(v, goal_str) else "未达标"
                       for v in streets["structure_ratio"]],
 )[["rank", "label", "legal_population", "insured", "coverage", "status",
    f"coverage_gap_{year}", "contributors", "employee_contributors", "structure",

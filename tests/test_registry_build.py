@@ -14,9 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from streamlit.testing.v1 import AppTest
 from tinyregion import write_batches
 
-from analytics import exports, store
+from analytics import exports, reads, store
 from analytics.config import ConfigError, Goal, load_config
 from analytics.ingest import import_batches
 from analytics.registry import build
@@ -176,7 +177,7 @@ def test_missing_contract_goal_year_is_build_error(imported: Path, tmp_path: Pat
 # ---------------------------------------------------------------- goals
 
 def test_2030_goal_adds_its_gap_columns_at_the_end_of_the_kpi_export(
-        built: Path, imported: Path, tmp_path: Path) -> None:
+        built: Path, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plain = tmp_path / "plain.csv"
     exports.export("kpi", built, plain, level="community")
     db = _copy(imported, tmp_path)
@@ -205,6 +206,23 @@ def test_2030_goal_adds_its_gap_columns_at_the_end_of_the_kpi_export(
                                           Goal(2035, 0.96, 0.50))
     finally:
         con.close()
+
+    # The pages compare with the goals of the version, 2030 among them.
+    assert reads.goals(db, version)[2030] == (0.955, 0.41)
+    streets = reads.kpi(db, version, "street")
+    assert (streets["coverage_gap_2030"] >= 0).all()
+    monkeypatch.setenv("KUOMIAN_DB", str(db))
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "app.py"), default_timeout=60)
+    at.session_state["login_role"] = "leader"
+    at.run()
+    at.switch_page("pages/overview.py").run()
+    at.radio(key="overview_goal_year").set_value(2030).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [m.label for m in at.metric][2:] == [f"距{y}年目标的缺口" for y in (2025, 2030, 2035)]
+    at.switch_page("pages/map.py").run()
+    at.radio(key="map_goal_year").set_value(2030).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("2030年目标（96%）" in frame.value.columns for frame in at.dataframe)
 
 
 def test_goals_are_stored_with_each_version(built: Path) -> None:
