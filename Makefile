@@ -60,11 +60,15 @@ run: $(DB)
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
-test: install-test browser
+# Lint and format are checked first: a tree ruff would reformat does not pass.
+test: lint browser
 	$(PY) -m pytest
 
+LINTED := analytics geo pages tests bench app.py
+
 lint: install-test
-	$(VENV)/bin/ruff check analytics geo pages tests app.py
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 bench: install
 	$(PY) bench/run.py

@@ -50,33 +50,49 @@ with st.sidebar:
     st.markdown("### 扩面增效")
     st.caption("基本养老保险扩面增效实名库")
     st.markdown("**演示登录**")
-    role = st.radio("角色", list(ui.ROLE_LABELS), format_func=ui.ROLE_LABELS.get,
-                    key=ui.K_ROLE, horizontal=True)
+    role = st.radio(
+        "角色", list(ui.ROLE_LABELS), format_func=ui.ROLE_LABELS.get, key=ui.K_ROLE, horizontal=True
+    )
     st.text_input("姓名", value="演示用户", key=ui.K_USER)
     if status.built:
         grid = ui.areas(status.db, status.current_version)
         if role == "cadre" and not grid.empty:
             streets = dict(zip(grid["street_code"], grid["street_name"]))
-            street = st.selectbox("街道/镇", list(streets),
-                                  format_func=lambda c: f"{streets[c] or c}", key=ui.K_STREET)
+            street = st.selectbox(
+                "街道/镇",
+                list(streets),
+                format_func=lambda c: f"{streets[c] or c}",
+                key=ui.K_STREET,
+            )
             inside = grid[grid["street_code"] == street]
-            communities = {ui.ALL: "（整个街道）"} | dict(zip(inside["community_code"],
-                                                          inside["community_name"]))
-            st.selectbox("社区/村", list(communities),
-                         format_func=lambda c: communities[c] or c, key=ui.K_COMMUNITY)
+            communities = {ui.ALL: "（整个街道）"} | dict(
+                zip(inside["community_code"], inside["community_name"])
+            )
+            st.selectbox(
+                "社区/村",
+                list(communities),
+                format_func=lambda c: communities[c] or c,
+                key=ui.K_COMMUNITY,
+            )
         dates = [a for _, a in status.snapshots]
         st.divider()
-        st.selectbox("数据日期", dates, index=dates.index(status.current_as_of),
-                     format_func=lambda d: d.strftime("%Y年%m月%d日"), key=ui.K_AS_OF,
-                     help="按季度保存的实名库快照；默认为最新构建的日期")
-
+        st.selectbox(
+            "数据日期",
+            dates,
+            index=dates.index(status.current_as_of),
+            format_func=lambda d: d.strftime("%Y年%m月%d日"),
+            key=ui.K_AS_OF,
+            help="按季度保存的实名库快照；默认为最新构建的日期",
+        )
 
 
 def not_built() -> None:
     """The page of every role but the bureau's before the first build."""
-    st.info("还没有构建实名库。请以「人社局」角色登录后在「数据导入」页上传数据，"
-            "或在命令行运行：\n\n`kuomian import 批次文件夹 --db 数据库`\n\n"
-            "`kuomian build --db 数据库`")
+    st.info(
+        "还没有构建实名库。请以「人社局」角色登录后在「数据导入」页上传数据，"
+        "或在命令行运行：\n\n`kuomian import 批次文件夹 --db 数据库`\n\n"
+        "`kuomian build --db 数据库`"
+    )
     st.caption(f"数据库：{status.db}")
 
 

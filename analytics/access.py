@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 ROLES = {"leader": "领导", "bureau": "人社局", "cadre": "社区专干"}
 
+
 class AccessDenied(PermissionError):
     """The viewer's role or grid does not allow this read."""
 
@@ -72,8 +73,9 @@ class Scope:
 
     def require_names(self) -> None:
         if not self.sees_names:
-            raise AccessDenied("领导账号只能查看汇总数据，不能查看个人信息 "
-                               "(leaders see aggregates only)")
+            raise AccessDenied(
+                "领导账号只能查看汇总数据，不能查看个人信息 (leaders see aggregates only)"
+            )
 
     def describe(self) -> str:
         grid = "全市" if self.grid is None else "、".join(self.grid)
@@ -82,8 +84,9 @@ class Scope:
 
 # SQL condition "the row's community_code lies in the scope's grid"; bind $grid
 # to Scope.codes (NULL = everything).
-SCOPE_SQL = ("($grid IS NULL OR len(list_filter($grid, lambda g: "
-             "starts_with(coalesce({col}, ''), g))) > 0)")
+SCOPE_SQL = (
+    "($grid IS NULL OR len(list_filter($grid, lambda g: starts_with(coalesce({col}, ''), g))) > 0)"
+)
 
 
 def scope_condition(col: str = "community_code") -> str:

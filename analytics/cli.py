@@ -34,8 +34,11 @@ def _date(text: str) -> dt.date:
 def cmd_demo(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     summary = generate_demo(Path(args.out), persons=args.persons, seed=args.seed)
-    print(f"示例市 demo region written to {args.out} in {time.perf_counter() - t0:.1f}s: "
-          f"{summary.get('persons', args.persons)} persons", file=sys.stderr)
+    print(
+        f"示例市 demo region written to {args.out} in {time.perf_counter() - t0:.1f}s: "
+        f"{summary.get('persons', args.persons)} persons",
+        file=sys.stderr,
+    )
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -47,17 +50,23 @@ def cmd_import(args: argparse.Namespace) -> None:
         for notice in r.notices:
             print(f"{r.batch}: {notice}", file=sys.stderr)
     totals = frame[["read", "accepted", "duplicates", "problems", "warnings"]].sum()
-    print(f"imported {len(results)} batch(es), {len(frame)} file(s) in "
-          f"{time.perf_counter() - t0:.1f}s: read {totals['read']} = accepted "
-          f"{totals['accepted']} + duplicates {totals['duplicates']} + problems "
-          f"{totals['problems']}; warnings {totals['warnings']}", file=sys.stderr)
+    print(
+        f"imported {len(results)} batch(es), {len(frame)} file(s) in "
+        f"{time.perf_counter() - t0:.1f}s: read {totals['read']} = accepted "
+        f"{totals['accepted']} + duplicates {totals['duplicates']} + problems "
+        f"{totals['problems']}; warnings {totals['warnings']}",
+        file=sys.stderr,
+    )
 
 
 def cmd_build(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     info = build_registry(db=args.db, as_of=args.as_of, debug=args.debug)
-    print(f"registry built for {info['as_of']} (version {info['version']}) in "
-          f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    print(
+        f"registry built for {info['as_of']} (version {info['version']}) in "
+        f"{time.perf_counter() - t0:.1f}s",
+        file=sys.stderr,
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -66,8 +75,10 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kuomian", description="基本养老保险扩面增效实名库 / "
-                                "pension coverage-expansion registry")
+    p = argparse.ArgumentParser(
+        prog="kuomian",
+        description="基本养老保险扩面增效实名库 / pension coverage-expansion registry",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="write a synthetic region (示例市) as batches")
@@ -104,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except Exception as exc:  # noqa: BLE001 - one line for the user; bugs show their type
-        known = (ImportRejected, BuildError, CliError, ConfigError, FileNotFoundError,
-                 ValueError)
-        text = " ".join(str(exc).split()) if isinstance(exc, known) else \
-            f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        known = (ImportRejected, BuildError, CliError, ConfigError, FileNotFoundError, ValueError)
+        text = (
+            " ".join(str(exc).split())
+            if isinstance(exc, known)
+            else f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        )
         print(f"kuomian {args.command}: {text}", file=sys.stderr)
         return 1
     return 0

@@ -30,11 +30,18 @@ class ConfigError(ValueError):
 # The keys a configuration file may hold, by table ("goals" holds one table per year).
 TOP_KEYS = frozenset({"region_code", "region_name", "goals", "groups", "sources"})
 GOAL_KEYS = frozenset({"coverage", "structure"})
-GROUP_KEYS = frozenset({
-    "income_threshold", "stable_employment_months", "platform_occupations",
-    "freelance_practice_types", "subsidy_categories", "other_categories",
-    "severe_disability_levels", "primary_group_order",
-})
+GROUP_KEYS = frozenset(
+    {
+        "income_threshold",
+        "stable_employment_months",
+        "platform_occupations",
+        "freelance_practice_types",
+        "subsidy_categories",
+        "other_categories",
+        "severe_disability_levels",
+        "primary_group_order",
+    }
+)
 SOURCES_KEYS = frozenset({"extend"})
 
 
@@ -75,8 +82,10 @@ class Config:
 def _unknown(keys: Iterable[str], known: frozenset[str], prefix: str, path: Path) -> None:
     for key in keys:
         if key not in known:
-            raise ConfigError(f"配置文件有未知的键 (unknown key {prefix}{key} in {path}); "
-                              f"known: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"配置文件有未知的键 (unknown key {prefix}{key} in {path}); "
+                f"known: {', '.join(sorted(known))}"
+            )
 
 
 def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
@@ -94,8 +103,7 @@ def check_layout(raw: dict[str, Any], path: Path) -> None:
     _unknown(_table(raw, "sources", path), SOURCES_KEYS, "sources.", path)
     for year, goal in _table(raw, "goals", path).items():
         if not (len(year) == 4 and year.isdigit()):
-            raise ConfigError(f"goals.{year} in {path}: a goal is keyed by its year "
-                              "([goals.2025])")
+            raise ConfigError(f"goals.{year} in {path}: a goal is keyed by its year ([goals.2025])")
         if not isinstance(goal, dict):
             raise ConfigError(f"goals.{year} must be a table ([goals.{year}]) in {path}")
         _unknown(goal, GOAL_KEYS, f"goals.{year}.", path)
@@ -106,8 +114,9 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件无法解析 (config file is not valid TOML): {path}: "
-                          f"{exc}") from exc
+        raise ConfigError(
+            f"配置文件无法解析 (config file is not valid TOML): {path}: {exc}"
+        ) from exc
     check_layout(raw, path)
     return raw
 

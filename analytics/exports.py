@@ -19,15 +19,42 @@ from analytics.registry.errors import BuildError
 from analytics.registry.in_force import define_in_force
 from analytics.registry.versions import version_for
 
-TARGET_COLUMNS = ["id_number", "target_type", "groups", "street_code", "community_code", "score",
-                  "rank"]
-KPI_COLUMNS = ["code", "name", "legal_population", "insured", "coverage_rate", "contributors",
-               "employee_contributors", "structure_ratio", "coverage_gap_2025",
-               "structure_gap_2025", "coverage_gap_2035", "structure_gap_2035"]
+TARGET_COLUMNS = [
+    "id_number",
+    "target_type",
+    "groups",
+    "street_code",
+    "community_code",
+    "score",
+    "rank",
+]
+KPI_COLUMNS = [
+    "code",
+    "name",
+    "legal_population",
+    "insured",
+    "coverage_rate",
+    "contributors",
+    "employee_contributors",
+    "structure_ratio",
+    "coverage_gap_2025",
+    "structure_gap_2025",
+    "coverage_gap_2035",
+    "structure_gap_2035",
+]
 PROBLEM_COLUMNS = ["source_file", "row_number", "kind", "reason", "id_number", "raw", "severity"]
 ENTITY_COLUMNS = ["uscc", "entity_name", "street_code", "tax_status", "employees", "reason"]
-IMPORT_COLUMNS = ["batch", "as_of", "source_file", "kind", "read", "accepted", "duplicates",
-                  "problems", "warnings"]
+IMPORT_COLUMNS = [
+    "batch",
+    "as_of",
+    "source_file",
+    "kind",
+    "read",
+    "accepted",
+    "duplicates",
+    "problems",
+    "warnings",
+]
 
 
 TARGETS_SQL = """
@@ -47,7 +74,7 @@ def kpi_sql(extra_columns: tuple[str, ...] = ()) -> str:
     # An area without a name is written as an empty field (not as a quoted "").
     extra = "".join(f", {c}" for c in extra_columns)
     return f"""
-        SELECT {', '.join("nullif(name, '') AS name" if c == "name" else c for c in KPI_COLUMNS)},
+        SELECT {", ".join("nullif(name, '') AS name" if c == "name" else c for c in KPI_COLUMNS)},
                level, population, targets_enroll, targets_upgrade,
                targets_resume, target_entities{extra}
         FROM reg_kpi WHERE version = ? AND level = ? ORDER BY code"""
@@ -63,7 +90,7 @@ def other_goal_gap_columns(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
 
 
 ENTITIES_SQL = f"""
-        SELECT {', '.join(ENTITY_COLUMNS)}, community_code, entity_type, operator_id_number,
+        SELECT {", ".join(ENTITY_COLUMNS)}, community_code, entity_type, operator_id_number,
                registration_status
         FROM reg_entities WHERE version = ? ORDER BY uscc"""
 
@@ -72,7 +99,7 @@ ENTITIES_SQL = f"""
 # for each state kind and every batch up to it for the event kinds, by the
 # build's own macro (registry/000_macro_in_force.sql; define_in_force first).
 PROBLEMS_SQL = f"""
-        SELECT {', '.join('p.' + c for c in PROBLEM_COLUMNS)}, p.batch, p.as_of, p.field, p.message
+        SELECT {", ".join("p." + c for c in PROBLEM_COLUMNS)}, p.batch, p.as_of, p.field, p.message
         FROM problems p
         WHERE in_force(p.kind, p.as_of, $d)
         ORDER BY p.as_of, p.batch, p.source_file, p.row_number,
@@ -80,7 +107,7 @@ PROBLEMS_SQL = f"""
 
 
 IMPORTS_SQL = f"""
-        SELECT {', '.join(IMPORT_COLUMNS)}, encoding, sheet, header_row
+        SELECT {", ".join(IMPORT_COLUMNS)}, encoding, sheet, header_row
         FROM import_files ORDER BY as_of, batch, source_file, kind"""
 
 
@@ -113,8 +140,9 @@ def problems_frame(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> pd.
     return con.execute(PROBLEMS_SQL, {"d": problems_date(con, as_of)}).df()
 
 
-def export(what: str, db: str | Path | None, out: Path, level: str = "city",
-           as_of: dt.date | None = None) -> int:
+def export(
+    what: str, db: str | Path | None, out: Path, level: str = "city", as_of: dt.date | None = None
+) -> int:
     """Write one export CSV; returns the number of rows."""
     con = store.connect(db, read_only=True)
     try:

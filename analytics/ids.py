@@ -115,12 +115,14 @@ def normalize_ids(values: list[str]) -> list[str | None]:
         out[i] = normalize_id(values[i])
     if not fast:
         return out
-    raw = np.frombuffer("".join(values[i] for i in fast).encode("ascii"),
-                        dtype=np.uint8).reshape(-1, 18)
+    raw = np.frombuffer("".join(values[i] for i in fast).encode("ascii"), dtype=np.uint8).reshape(
+        -1, 18
+    )
     digits = raw[:, :17].astype(np.int64) - 48
     ok = ((digits >= 0) & (digits <= 9)).all(axis=1)
     check = np.frombuffer(ID_CHECK.encode("ascii"), dtype=np.uint8)[
-        (digits @ np.array(ID_WEIGHTS)) % 11]
+        (digits @ np.array(ID_WEIGHTS)) % 11
+    ]
     last = raw[:, 17].copy()
     last[last == ord("x")] = ord("X")
     ok &= last == check
@@ -131,9 +133,10 @@ def normalize_ids(values: list[str]) -> list[str | None]:
     # Day within its month, leap years included: the first of the next month minus one day.
     safe = ok.nonzero()[0]
     first = (year[safe] - 1970) * 12 + (month[safe] - 1)
-    days_in_month = (np.array(first + 1, dtype="datetime64[M]").astype("datetime64[D]")
-                     - np.array(first, dtype="datetime64[M]").astype("datetime64[D]")
-                     ).astype(np.int64)
+    days_in_month = (
+        np.array(first + 1, dtype="datetime64[M]").astype("datetime64[D]")
+        - np.array(first, dtype="datetime64[M]").astype("datetime64[D]")
+    ).astype(np.int64)
     ok[safe] &= day[safe] <= days_in_month
     for k, i in enumerate(fast):
         if ok[k]:

@@ -38,8 +38,16 @@ from analytics.store import FIELD_BATCH
 from analytics.textnorm import clean, clean_column, header_key, parse_date, parse_number
 
 # The order in which a row's problems are tried; a problem row keeps the first.
-REASONS = ("missing_value", "invalid_id", "invalid_uscc", "invalid_date", "invalid_value",
-           "invalid_address_code", "out_of_region", "conflict")
+REASONS = (
+    "missing_value",
+    "invalid_id",
+    "invalid_uscc",
+    "invalid_date",
+    "invalid_value",
+    "invalid_address_code",
+    "out_of_region",
+    "conflict",
+)
 _REASON_RANK = {r: i for i, r in enumerate(REASONS)}
 _TOTAL_WORDS = {"合计", "总计", "小计"}
 HEADER_SEARCH_ROWS = 10  # one to five title rows, with blank rows between, fit easily
@@ -148,8 +156,9 @@ def _manifest(folder: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ImportRejected(f"{path.name}: 无法解析 (cannot parse manifest): {exc}",
-                             file=path.name) from exc
+        raise ImportRejected(
+            f"{path.name}: 无法解析 (cannot parse manifest): {exc}", file=path.name
+        ) from exc
 
 
 def _batch_date(folder: Path, manifest: dict[str, Any]) -> dt.date:
@@ -159,19 +168,25 @@ def _batch_date(folder: Path, manifest: dict[str, Any]) -> dt.date:
             return value
         parsed = parse_date(clean(str(value))) or as_of_from_name(str(value))
         if parsed is None:
-            raise ImportRejected(f"manifest.toml: as_of 不是日期 (not a date): {value!r}",
-                                 file="manifest.toml", field="as_of")
+            raise ImportRejected(
+                f"manifest.toml: as_of 不是日期 (not a date): {value!r}",
+                file="manifest.toml",
+                field="as_of",
+            )
         return parsed
     parsed = as_of_from_name(folder.name)
     if parsed is None:
         raise ImportRejected(
             f"{folder.name}: 无法确定数据截止日期 (cannot tell the as-of date): add manifest.toml "
-            "with as_of = \"YYYY-MM-DD\" or name the folder 2025-06-30, 20250630 or 2025Q2",
-            file=folder.name, field="as_of")
+            'with as_of = "YYYY-MM-DD" or name the folder 2025-06-30, 20250630 or 2025Q2',
+            file=folder.name,
+            field="as_of",
+        )
     return parsed
 
 
 # ---------------------------------------------------------------- kinds and headers
+
 
 def kinds_in_name(name: str, sources: Sources) -> list[Kind]:
     """Kinds named (in English or Chinese) in a file or sheet name, longest names first."""
@@ -202,8 +217,11 @@ def _missing(kind: Kind, columns: dict[str, int]) -> list[Field]:
 
 
 def _header_candidates(sheet: Sheet) -> list[int]:
-    return [i for i, (_, cells) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS])
-            if any(clean(c) for c in cells)]
+    return [
+        i
+        for i, (_, cells) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS])
+        if any(clean(c) for c in cells)
+    ]
 
 
 def _reject_missing(source_file: str, kind: Kind, sheet: Sheet) -> ImportRejected:
@@ -219,11 +237,12 @@ def _reject_missing(source_file: str, kind: Kind, sheet: Sheet) -> ImportRejecte
     return ImportRejected(
         f"{source_file}: 缺少必填列 {f.name} ({kind.label}/{kind.name}); 可用的列名 "
         f"(accepted headers): {accepted}; 文件中的列 (headers found): {'、'.join(found) or '无'}",
-        file=source_file, field=f.name)
+        file=source_file,
+        field=f.name,
+    )
 
 
-def locate_table(source_file: str, sheet: Sheet, sources: Sources,
-                 named: list[Kind]) -> Table:
+def locate_table(source_file: str, sheet: Sheet, sources: Sources, named: list[Kind]) -> Table:
     """Find the kind and header row of a sheet, or reject the file."""
     candidates = named or list(sources.kinds.values())
     best: list[tuple[int, int, Kind, dict[str, int]]] = []
@@ -241,7 +260,9 @@ def locate_table(source_file: str, sheet: Sheet, sources: Sources,
         names = "、".join(f"{k.label}({k.name})" for k in candidates[:30])
         raise ImportRejected(
             f"{source_file}: 无法判断文件类型 (cannot tell the kind of file): 文件名和表头都不匹配; "
-            f"可能的类型 (could be): {names}", file=source_file)
+            f"可能的类型 (could be): {names}",
+            file=source_file,
+        )
     top = max(b[0] for b in best)
     winners = [b for b in best if b[0] == top]
     if len(winners) > 1:
@@ -249,7 +270,8 @@ def locate_table(source_file: str, sheet: Sheet, sources: Sources,
         raise ImportRejected(
             f"{source_file}: 无法判断文件类型 (cannot tell the kind of file): 表头同时符合 "
             f"(headers fit) {names}; 请在文件名中写明类型 (name the kind in the file name)",
-            file=source_file)
+            file=source_file,
+        )
     _, neg_i, kind, cols = winners[0]
     return Table(source_file, kind, sheet, -neg_i, cols, list(sheet.rows[-neg_i][1]))
 
@@ -277,6 +299,7 @@ def tables_of_file(path: Path, sources: Sources) -> list[Table]:
 
 
 # ---------------------------------------------------------------- values
+
 
 @dataclass(frozen=True)
 class Context:
@@ -332,6 +355,7 @@ def check_value(f: Field, text: str, ctx: Context, sources: Sources) -> tuple[An
 
 # ---------------------------------------------------------------- rows
 
+
 def _is_total(cleaned: list[str]) -> bool:
     """A total row: one of its (cleaned) cells says 合计, 总计 or 小计."""
     for c in cleaned:
@@ -367,26 +391,52 @@ class TableChecker:
     duplicate/conflict decision runs row by row, because it depends on the rows
     accepted before (settled reading: the earlier row stays)."""
 
-    def __init__(self, table: Table, ctx: Context, sources: Sources, state: KindState,
-                 report: FileReport, issues: list[Issue]) -> None:
+    def __init__(
+        self,
+        table: Table,
+        ctx: Context,
+        sources: Sources,
+        state: KindState,
+        report: FileReport,
+        issues: list[Issue],
+    ) -> None:
         self.table, self.ctx, self.sources = table, ctx, sources
         self.state, self.report, self.issues = state, report, issues
 
-    def _issue(self, row_number: int, cells: list[str], reason: str, severity: str,
-               field_name: str, message: str, id_number: str) -> None:
-        self.issues.append(Issue(
-            self.table.source_file, row_number, self.table.kind.name, reason, id_number,
-            _raw_json(self.table.headers, cells), severity, field_name, message))
+    def _issue(
+        self,
+        row_number: int,
+        cells: list[str],
+        reason: str,
+        severity: str,
+        field_name: str,
+        message: str,
+        id_number: str,
+    ) -> None:
+        self.issues.append(
+            Issue(
+                self.table.source_file,
+                row_number,
+                self.table.kind.name,
+                reason,
+                id_number,
+                _raw_json(self.table.headers, cells),
+                severity,
+                field_name,
+                message,
+            )
+        )
 
     def run(self) -> None:
         t, kind = self.table, self.table.kind
-        data = t.sheet.rows[t.header_row + 1:]
+        data = t.sheet.rows[t.header_row + 1 :]
         if not data:
             return
         # Short rows are padded with empty cells to the widest row (or the header).
         width = max(len(t.headers), max(len(c) for _, c in data))
-        grid = pd.DataFrame([c if len(c) == width else c + [""] * (width - len(c))
-                             for _, c in data], dtype=object)
+        grid = pd.DataFrame(
+            [c if len(c) == width else c + [""] * (width - len(c)) for _, c in data], dtype=object
+        )
         columns = [clean_column(grid[i].tolist()) for i in range(width)]
         blank = np.logical_and.reduce([col == "" for col in columns])
         total = np.zeros(len(data), dtype=bool)
@@ -424,15 +474,17 @@ class TableChecker:
                 continue
             uniques = [u for u in pd.unique(text) if u != ""]
             if f.type == "id":
-                checked = {u: (v, None) if v else (None, "invalid_id")
-                           for u, v in zip(uniques, normalize_ids(uniques))}
+                checked = {
+                    u: (v, None) if v else (None, "invalid_id")
+                    for u, v in zip(uniques, normalize_ids(uniques))
+                }
             else:
                 checked = {u: check_value(f, u, self.ctx, self.sources) for u in uniques}
             val = np.array([checked[v][0] if v != "" else None for v in text], dtype=object)
             cmp = val.copy()
             bad_optional = []
             failing = {u for u, (_, r) in checked.items() if r is not None}
-            for i in (np.flatnonzero([v in failing for v in text]) if failing else []):
+            for i in np.flatnonzero([v in failing for v in text]) if failing else []:
                 r = checked[text[i]][1]
                 if f.required or r == "out_of_region":
                     ranks[j, i] = _REASON_RANK[r]
@@ -448,8 +500,9 @@ class TableChecker:
             compare.append(cmp)
         first_rank = ranks.min(axis=0)
         first_field = ranks.argmin(axis=0)
-        id_j = next((j for j, f in enumerate(fields)
-                     if f.name in ("id_number", "operator_id_number")), None)
+        id_j = next(
+            (j for j, f in enumerate(fields) if f.name in ("id_number", "operator_id_number")), None
+        )
 
         def shown_id(i: int) -> str:
             if id_j is None:
@@ -466,8 +519,15 @@ class TableChecker:
                 f = fields[first_field[i]]
                 reason = REASONS[first_rank[i]]
                 self.report.problems += 1
-                self._issue(int(numbers[i]), cells(i), reason, "error", f.name,
-                            f"{f.name}: {reason}", shown_id(i))
+                self._issue(
+                    int(numbers[i]),
+                    cells(i),
+                    reason,
+                    "error",
+                    f.name,
+                    f"{f.name}: {reason}",
+                    shown_id(i),
+                )
                 continue
             key = tuple(full[j] for j in key_j)
             earlier = self.state.keys.get(key)
@@ -478,45 +538,76 @@ class TableChecker:
                 self.report.duplicates += 1
             else:
                 self.report.problems += 1
-                self._issue(int(numbers[i]), cells(i), "conflict", "error", ",".join(kind.key),
-                            "与前面已接收的同一主键记录不一致 (same key as an earlier row, other "
-                            "values differ)", shown_id(i))
+                self._issue(
+                    int(numbers[i]),
+                    cells(i),
+                    "conflict",
+                    "error",
+                    ",".join(kind.key),
+                    "与前面已接收的同一主键记录不一致 (same key as an earlier row, other "
+                    "values differ)",
+                    shown_id(i),
+                )
         self.report.accepted += int(accepted.sum())
         for j, rows in warn:
             f = fields[j]
             for i in rows[accepted[rows]]:
-                self._warn(int(numbers[i]), cells(i), _WARN_REASON.get(f.type, "invalid_value"),
-                           f.name, f"{f.name} 无法识别，已留空 (unreadable, left empty): "
-                           f"{texts[j][i]}", shown_id(i))
+                self._warn(
+                    int(numbers[i]),
+                    cells(i),
+                    _WARN_REASON.get(f.type, "invalid_value"),
+                    f.name,
+                    f"{f.name} 无法识别，已留空 (unreadable, left empty): {texts[j][i]}",
+                    shown_id(i),
+                )
         if kind.name == "hukou":
             g_j = next(j for j, f in enumerate(fields) if f.name == "gender")
             for i in np.flatnonzero(accepted):
                 g, idn = values[g_j][i], values[id_j][i]
                 if g and idn and g != id_gender(idn):
-                    self._warn(int(numbers[i]), cells(i), "gender_mismatch", "gender",
-                               f"性别与身份证号不符 (gender differs from the ID's): {g}",
-                               shown_id(i))
+                    self._warn(
+                        int(numbers[i]),
+                        cells(i),
+                        "gender_mismatch",
+                        "gender",
+                        f"性别与身份证号不符 (gender differs from the ID's): {g}",
+                        shown_id(i),
+                    )
         frame = pd.DataFrame({f.name: values[j][accepted] for j, f in enumerate(fields)})
         frame.insert(0, "row_number", numbers[accepted])
         frame.insert(0, "source_file", t.source_file)
         self.state.frames.append(frame)
 
-    def _warn(self, row_number: int, cells: list[str], reason: str, fname: str, message: str,
-              id_shown: str) -> None:
+    def _warn(
+        self,
+        row_number: int,
+        cells: list[str],
+        reason: str,
+        fname: str,
+        message: str,
+        id_shown: str,
+    ) -> None:
         self.report.warnings += 1
         self._issue(row_number, cells, reason, "warning", fname, message, id_shown)
 
 
 # Warning reason for an optional value of each type that cannot be read.
-_WARN_REASON = {"date": "invalid_date", "uscc": "invalid_uscc", "id": "invalid_id",
-                "address_code": "invalid_address_code", "region_code": "invalid_address_code",
-                "division_code": "invalid_address_code"}
+_WARN_REASON = {
+    "date": "invalid_date",
+    "uscc": "invalid_uscc",
+    "id": "invalid_id",
+    "address_code": "invalid_address_code",
+    "region_code": "invalid_address_code",
+    "division_code": "invalid_address_code",
+}
 
 
 # ---------------------------------------------------------------- region
 
-def _resolve_region(manifest: dict[str, Any], con: duckdb.DuckDBPyConnection,
-                    tables: list[Table]) -> str:
+
+def _resolve_region(
+    manifest: dict[str, Any], con: duckdb.DuckDBPyConnection, tables: list[Table]
+) -> str:
     region = str(manifest.get("region_code") or "").strip()
     region = region or load_config().region_code or (store.get_meta(con, "region_code") or "")
     if not region:
@@ -525,36 +616,46 @@ def _resolve_region(manifest: dict[str, Any], con: duckdb.DuckDBPyConnection,
             if t.kind.name != "division":
                 continue
             col = t.columns["code"]
-            for _, cells in t.sheet.rows[t.header_row + 1:]:
+            for _, cells in t.sheet.rows[t.header_row + 1 :]:
                 code = clean(cells[col]) if col < len(cells) else ""
-                if _digits(code) and (len(code) == 6 or (len(code) == 12
-                                                        and code.endswith("000000"))):
+                if _digits(code) and (
+                    len(code) == 6 or (len(code) == 12 and code.endswith("000000"))
+                ):
                     return code[:6]
         # Else the county most residents' address codes name.
         counts: Counter[str] = Counter()
         for t in tables:
             if t.kind.name in ("hukou", "residence"):
                 col = t.columns["address_code"]
-                for _, cells in t.sheet.rows[t.header_row + 1:]:
+                for _, cells in t.sheet.rows[t.header_row + 1 :]:
                     code = clean(cells[col]) if col < len(cells) else ""
                     if len(code) == 12 and _digits(code):
                         counts[code[:6]] += 1
         if counts:
             return counts.most_common(1)[0][0]
-        raise ImportRejected("无法确定本地区划代码 (cannot tell the region): add region_code to "
-                             "manifest.toml or the configuration", field="region_code")
+        raise ImportRejected(
+            "无法确定本地区划代码 (cannot tell the region): add region_code to "
+            "manifest.toml or the configuration",
+            field="region_code",
+        )
     if not (len(region) == 6 and _digits(region)):
-        raise ImportRejected(f"region_code 应为6位数字 (must be 6 digits): {region!r}",
-                             file="manifest.toml", field="region_code")
+        raise ImportRejected(
+            f"region_code 应为6位数字 (must be 6 digits): {region!r}",
+            file="manifest.toml",
+            field="region_code",
+        )
     known = store.get_meta(con, "region_code")
     if known and known != region:
         raise ImportRejected(
             f"本库的地区是 {known}，该批次是 {region} (this database holds region {known}, the "
-            f"batch is for {region}): use another --db", field="region_code")
+            f"batch is for {region}): use another --db",
+            field="region_code",
+        )
     return region
 
 
 # ---------------------------------------------------------------- boundaries
+
 
 def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], FileReport, list[str]]:
     """Features of a GeoJSON boundary file, with a report and the reasons of rejected features."""
@@ -562,8 +663,9 @@ def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], File
         data = json.loads(path.read_text(encoding="utf-8-sig"))
         features = data["features"] if data.get("type") == "FeatureCollection" else [data]
     except (ValueError, KeyError, AttributeError, UnicodeDecodeError) as exc:
-        raise ImportRejected(f"{path.name}: 不是有效的 GeoJSON (not valid GeoJSON): {exc}",
-                             file=path.name) from exc
+        raise ImportRejected(
+            f"{path.name}: 不是有效的 GeoJSON (not valid GeoJSON): {exc}", file=path.name
+        ) from exc
     out, errors = [], []
     for i, feat in enumerate(features, start=1):
         props = feat.get("properties") or {}
@@ -576,14 +678,29 @@ def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], File
         if not (code and _digits(code) and level and geom and code.startswith(region)):
             errors.append(f"feature {i}: code {code!r}")
             continue
-        out.append({"code": code, "name": name, "level": props.get("level") or level,
-                    "geometry": json.dumps(geom, ensure_ascii=False)})
-    report = FileReport("", dt.date.min, path.name, "boundaries", read=len(features),
-                        accepted=len(out), problems=len(errors), encoding="geojson")
+        out.append(
+            {
+                "code": code,
+                "name": name,
+                "level": props.get("level") or level,
+                "geometry": json.dumps(geom, ensure_ascii=False),
+            }
+        )
+    report = FileReport(
+        "",
+        dt.date.min,
+        path.name,
+        "boundaries",
+        read=len(features),
+        accepted=len(out),
+        problems=len(errors),
+        encoding="geojson",
+    )
     return out, report, errors
 
 
 # ---------------------------------------------------------------- one batch
+
 
 def _batch_files(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
     tabular, geo, ignored = [], [], []
@@ -600,8 +717,9 @@ def _batch_files(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
     return tabular, geo, ignored
 
 
-def read_batch(folder: Path, con: duckdb.DuckDBPyConnection,
-               sources: Sources | None = None) -> BatchResult:
+def read_batch(
+    folder: Path, con: duckdb.DuckDBPyConnection, sources: Sources | None = None
+) -> BatchResult:
     """Read and check one batch folder; nothing is written."""
     sources = sources or load_sources()
     if not folder.is_dir():
@@ -610,8 +728,9 @@ def read_batch(folder: Path, con: duckdb.DuckDBPyConnection,
     as_of = _batch_date(folder, manifest)
     tabular, geo, ignored = _batch_files(folder)
     if not tabular and not geo:
-        raise ImportRejected(f"{folder.name}: 没有可导入的文件 (no .csv/.xlsx/.geojson files)",
-                             file=folder.name)
+        raise ImportRejected(
+            f"{folder.name}: 没有可导入的文件 (no .csv/.xlsx/.geojson files)", file=folder.name
+        )
     tables = [t for p in tabular for t in tables_of_file(p, sources)]
     region = _resolve_region(manifest, con, tables)
     result = BatchResult(folder.name, as_of, region, str(folder.resolve()))
@@ -619,28 +738,41 @@ def read_batch(folder: Path, con: duckdb.DuckDBPyConnection,
     ctx = Context(as_of, region)
     states: dict[str, KindState] = {}
     for t in tables:
-        report = FileReport(folder.name, as_of, t.source_file, t.kind.name,
-                            encoding=t.sheet.encoding, sheet=t.sheet.sheet,
-                            header_row=t.sheet.rows[t.header_row][0])
+        report = FileReport(
+            folder.name,
+            as_of,
+            t.source_file,
+            t.kind.name,
+            encoding=t.sheet.encoding,
+            sheet=t.sheet.sheet,
+            header_row=t.sheet.rows[t.header_row][0],
+        )
         state = states.setdefault(t.kind.name, KindState())
         TableChecker(t, ctx, sources, state, report, result.issues).run()
         result.files.append(report)
-    result.accepted = {k: pd.concat(s.frames, ignore_index=True) for k, s in states.items()
-                       if s.frames}
+    result.accepted = {
+        k: pd.concat(s.frames, ignore_index=True) for k, s in states.items() if s.frames
+    }
     if len(geo) > 1:
-        raise ImportRejected(f"{folder.name}: 一个批次只能有一个边界文件 (one GeoJSON per batch): "
-                             + "、".join(p.name for p in geo), file=geo[1].name)
+        raise ImportRejected(
+            f"{folder.name}: 一个批次只能有一个边界文件 (one GeoJSON per batch): "
+            + "、".join(p.name for p in geo),
+            file=geo[1].name,
+        )
     for p in geo:
         feats, report, errors = read_boundaries(p, region)
         report.batch, report.as_of = folder.name, as_of
         result.boundaries = feats
         result.files.append(report)
-        result.issues += [Issue(p.name, 0, "boundaries", "invalid_address_code", "", e, "error",
-                                "code", e) for e in errors]
+        result.issues += [
+            Issue(p.name, 0, "boundaries", "invalid_address_code", "", e, "error", "code", e)
+            for e in errors
+        ]
     return result
 
 
 # ---------------------------------------------------------------- writing
+
 
 def _frame(kind: Kind, accepted: pd.DataFrame, as_of: dt.date, batch: str) -> pd.DataFrame:
     cols = [c for c, _ in store.kind_columns(kind)]
@@ -672,21 +804,28 @@ def _name_mismatch_sql(kind: Kind) -> str:
     """
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult, sources: Sources,
-                seq: int) -> None:
+def write_batch(
+    con: duckdb.DuckDBPyConnection, result: BatchResult, sources: Sources, seq: int
+) -> None:
     """Replace, kind by kind, what the database holds for the batch's date."""
     kinds = sorted({f.kind for f in result.files})
     params = {"as_of": result.as_of, "batch": result.batch}
     for kind_name in kinds:
-        con.execute("DELETE FROM import_files WHERE as_of = $as_of AND kind = $kind",
-                    {"as_of": result.as_of, "kind": kind_name})
-        con.execute("DELETE FROM problems WHERE as_of = $as_of AND kind = $kind",
-                    {"as_of": result.as_of, "kind": kind_name})
+        con.execute(
+            "DELETE FROM import_files WHERE as_of = $as_of AND kind = $kind",
+            {"as_of": result.as_of, "kind": kind_name},
+        )
+        con.execute(
+            "DELETE FROM problems WHERE as_of = $as_of AND kind = $kind",
+            {"as_of": result.as_of, "kind": kind_name},
+        )
         if kind_name in sources.kinds:
             # Visits recorded in the app (batch FIELD_BATCH) are not part of any
             # department file, so a file for the same date does not replace them.
-            con.execute(f"DELETE FROM src_{kind_name} WHERE as_of = $as_of AND batch <> $field",
-                        {"as_of": result.as_of, "field": FIELD_BATCH})
+            con.execute(
+                f"DELETE FROM src_{kind_name} WHERE as_of = $as_of AND batch <> $field",
+                {"as_of": result.as_of, "field": FIELD_BATCH},
+            )
         elif kind_name == "boundaries":
             # Boundaries are replaced for their date like a kind, so that
             # importing the same batch again leaves the tables as they were.
@@ -704,12 +843,21 @@ def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult, sources: So
         if kind_name == "hukou" or not kind.person or "name" not in [f.name for f in kind.fields]:
             continue
         for source_file, row_number, id_number, name, hukou_name in con.execute(
-                _name_mismatch_sql(kind), params).fetchall():
-            result.issues.append(Issue(
-                source_file, row_number, kind_name, "name_mismatch", id_number,
-                json.dumps({"姓名": name, "户籍姓名": hukou_name}, ensure_ascii=False),
-                "warning", "name", f"姓名与户籍不符，保留户籍姓名 {hukou_name} (name differs "
-                f"from 户籍's): {name}"))
+            _name_mismatch_sql(kind), params
+        ).fetchall():
+            result.issues.append(
+                Issue(
+                    source_file,
+                    row_number,
+                    kind_name,
+                    "name_mismatch",
+                    id_number,
+                    json.dumps({"姓名": name, "户籍姓名": hukou_name}, ensure_ascii=False),
+                    "warning",
+                    "name",
+                    f"姓名与户籍不符，保留户籍姓名 {hukou_name} (name differs from 户籍's): {name}",
+                )
+            )
             reports[(source_file, kind_name)].warnings += 1
     issues = pd.DataFrame([vars(i) for i in result.issues], columns=list(Issue.__annotations__))
     issues.insert(0, "as_of", result.as_of)
@@ -722,16 +870,46 @@ def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult, sources: So
     con.unregister("_issues")
     con.executemany(
         "INSERT INTO import_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[seq, f.batch, f.as_of, f.source_file, f.kind, f.read, f.accepted, f.duplicates,
-          f.problems, f.warnings, f.encoding, f.sheet, f.header_row] for f in result.files])
+        [
+            [
+                seq,
+                f.batch,
+                f.as_of,
+                f.source_file,
+                f.kind,
+                f.read,
+                f.accepted,
+                f.duplicates,
+                f.problems,
+                f.warnings,
+                f.encoding,
+                f.sheet,
+                f.header_row,
+            ]
+            for f in result.files
+        ],
+    )
     if result.boundaries:
         con.executemany(
             "INSERT INTO boundaries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[seq, result.batch, result.as_of, next(f.source_file for f in result.files
-                                                     if f.kind == "boundaries"),
-              b["code"], b["name"], b["level"], b["geometry"]] for b in result.boundaries])
-    con.execute("INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, now())",
-                [seq, result.batch, result.as_of, result.region_code, result.source_path, kinds])
+            [
+                [
+                    seq,
+                    result.batch,
+                    result.as_of,
+                    next(f.source_file for f in result.files if f.kind == "boundaries"),
+                    b["code"],
+                    b["name"],
+                    b["level"],
+                    b["geometry"],
+                ]
+                for b in result.boundaries
+            ],
+        )
+    con.execute(
+        "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, now())",
+        [seq, result.batch, result.as_of, result.region_code, result.source_path, kinds],
+    )
     store.set_meta(con, "region_code", result.region_code)
 
 
@@ -745,15 +923,18 @@ def expand_batches(paths: Iterable[Path], workdir: Path) -> list[Path]:
                 with zipfile.ZipFile(p) as z:
                     z.extractall(target)
             except zipfile.BadZipFile as exc:
-                raise ImportRejected(f"{p.name}: 不是有效的 zip 文件 (bad zip): {exc}",
-                                     file=p.name) from exc
+                raise ImportRejected(
+                    f"{p.name}: 不是有效的 zip 文件 (bad zip): {exc}", file=p.name
+                ) from exc
             inner = [d for d in target.iterdir() if not d.name.startswith((".", "__"))]
             if len(inner) == 1 and inner[0].is_dir():
                 target = inner[0]
             out.extend(expand_batches([target], workdir) if not _has_data(target) else [target])
         elif p.is_dir() and not _has_data(p):
-            subs = sorted((d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                          key=lambda d: d.name)
+            subs = sorted(
+                (d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                key=lambda d: d.name,
+            )
             out.extend(subs if subs else [p])
         else:
             out.append(p)
@@ -761,13 +942,17 @@ def expand_batches(paths: Iterable[Path], workdir: Path) -> list[Path]:
 
 
 def _has_data(folder: Path) -> bool:
-    return any(f.is_file() and (f.suffix.lower() in TABULAR | {".geojson"}
-                                or f.name == "manifest.toml")
-               for f in folder.iterdir())
+    return any(
+        f.is_file() and (f.suffix.lower() in TABULAR | {".geojson"} or f.name == "manifest.toml")
+        for f in folder.iterdir()
+    )
 
 
-def import_batches(paths: Iterable[str | Path], db: str | Path | None = None,
-                   progress: Callable[[str, float], None] | None = None) -> list[BatchResult]:
+def import_batches(
+    paths: Iterable[str | Path],
+    db: str | Path | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> list[BatchResult]:
     """Import batch folders (or zips) in one transaction: all land, or none does."""
     sources = load_sources()
     con = store.connect(db)
@@ -800,8 +985,17 @@ def import_batches(paths: Iterable[str | Path], db: str | Path | None = None,
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-REPORT_COLUMNS = ["batch", "as_of", "source_file", "kind", "read", "accepted", "duplicates",
-                  "problems", "warnings"]
+REPORT_COLUMNS = [
+    "batch",
+    "as_of",
+    "source_file",
+    "kind",
+    "read",
+    "accepted",
+    "duplicates",
+    "problems",
+    "warnings",
+]
 
 
 def report_frame(results: list[BatchResult]) -> pd.DataFrame:

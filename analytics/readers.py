@@ -106,8 +106,11 @@ def read_sheet(path: Path, sheet: str | int = 0) -> Sheet:
 
     try:
         book = CalamineWorkbook.from_path(str(path))
-        ws = book.get_sheet_by_index(sheet) if isinstance(sheet, int) else \
-            book.get_sheet_by_name(sheet)
+        ws = (
+            book.get_sheet_by_index(sheet)
+            if isinstance(sheet, int)
+            else book.get_sheet_by_name(sheet)
+        )
         data = ws.to_python(skip_empty_area=False)
         name = ws.name
     except Exception as exc:  # calamine raises its own error types for every corrupt file

@@ -41,8 +41,16 @@ REASON_LABELS = _SOURCES.labels["reason"]
 kind_label = _SOURCES.kind_label
 reading = store.reading
 # The survey attributes a visit recorded in the app changes at once.
-SURVEY_COLUMNS = ["last_survey_date", "survey_result", "willingness", "not_insured_reason",
-                  "ability_to_pay", "phone", "surveyor", "visits"]
+SURVEY_COLUMNS = [
+    "last_survey_date",
+    "survey_result",
+    "willingness",
+    "not_insured_reason",
+    "ability_to_pay",
+    "phone",
+    "surveyor",
+    "visits",
+]
 
 
 def _df(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd.DataFrame:
@@ -50,6 +58,7 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd.D
 
 
 # ---------------------------------------------------------------- registry status
+
 
 @dataclass(frozen=True)
 class Status:
@@ -76,24 +85,49 @@ def status(db: str | Path) -> Status:
         return Status(str(path), exists=False)
     with reading(path) as con:
         imported = store.has_table(con, "import_files") and bool(
-            store.scalar(con, "SELECT count(*) FROM import_files"))
+            store.scalar(con, "SELECT count(*) FROM import_files")
+        )
         if not store.has_table(con, "registry_versions"):
             return Status(str(path), True, imported)
-        snaps = tuple((int(v), a) for v, a in con.execute(
-            "SELECT version, as_of FROM registry_versions ORDER BY as_of").fetchall())
+        snaps = tuple(
+            (int(v), a)
+            for v, a in con.execute(
+                "SELECT version, as_of FROM registry_versions ORDER BY as_of"
+            ).fetchall()
+        )
         current = store.get_meta(con, "current_version")
         region = store.get_meta(con, "region_code") or ""
         cur = next(((v, a) for v, a in snaps if current and v == int(current)), None)
-        name = store.scalar(con, "SELECT name FROM reg_kpi WHERE version = ? AND level = 'city'",
-                            [cur[0]]) if cur else None
-    return Status(str(path), True, imported, snaps, cur[0] if cur else None,
-                  cur[1] if cur else None, region, name or "")
+        name = (
+            store.scalar(
+                con, "SELECT name FROM reg_kpi WHERE version = ? AND level = 'city'", [cur[0]]
+            )
+            if cur
+            else None
+        )
+    return Status(
+        str(path),
+        True,
+        imported,
+        snaps,
+        cur[0] if cur else None,
+        cur[1] if cur else None,
+        region,
+        name or "",
+    )
 
 
 # ---------------------------------------------------------------- aggregates (every role)
 
-KPI_COLUMNS = ["level", *EXPORT_KPI_COLUMNS, "population", "targets_enroll", "targets_upgrade",
-               "targets_resume", "target_entities"]
+KPI_COLUMNS = [
+    "level",
+    *EXPORT_KPI_COLUMNS,
+    "population",
+    "targets_enroll",
+    "targets_upgrade",
+    "targets_resume",
+    "target_entities",
+]
 
 
 def goals(db: str | Path, version: int) -> dict[int, tuple[float, float]]:
@@ -110,13 +144,17 @@ def kpi(db: str | Path, version: int, level: str, parent: str | None = None) -> 
         raise ValueError(f"level must be city, street or community, got {level!r}")
     with reading(db) as con:
         columns = [*KPI_COLUMNS, *other_goal_gap_columns(con)]
-        out = _df(con, f"""
-            SELECT {', '.join(columns)},
+        out = _df(
+            con,
+            f"""
+            SELECT {", ".join(columns)},
                    targets_enroll + targets_upgrade + targets_resume AS targets
             FROM reg_kpi
             WHERE version = $v AND level = $level
               AND ($parent IS NULL OR starts_with(code, $parent))
-            ORDER BY code""", {"v": version, "level": level, "parent": parent})
+            ORDER BY code""",
+            {"v": version, "level": level, "parent": parent},
+        )
     for col in ("coverage_rate", "structure_ratio"):
         out[col] = out[col].astype("Float64")
     return out
@@ -126,11 +164,15 @@ def kpi_trend(db: str | Path, level: str = "city", codes: list[str] | None = Non
     """KPI rows of every registry snapshot, oldest first (the quarterly trend)."""
     with reading(db) as con:
         columns = [*KPI_COLUMNS, *other_goal_gap_columns(con)]
-        out = _df(con, f"""
-            SELECT v.as_of, k.{', k.'.join(columns)}
+        out = _df(
+            con,
+            f"""
+            SELECT v.as_of, k.{", k.".join(columns)}
             FROM reg_kpi k JOIN registry_versions v USING (version)
             WHERE k.level = $level AND ($codes IS NULL OR list_contains($codes, k.code))
-            ORDER BY v.as_of, k.code""", {"level": level, "codes": codes})
+            ORDER BY v.as_of, k.code""",
+            {"level": level, "codes": codes},
+        )
     for col in ("coverage_rate", "structure_ratio"):
         out[col] = out[col].astype("Float64")
     return out
@@ -139,25 +181,33 @@ def kpi_trend(db: str | Path, level: str = "city", codes: list[str] | None = Non
 def areas(db: str | Path, version: int) -> pd.DataFrame:
     """Streets and their communities (code, name) known to the registry."""
     with reading(db) as con:
-        return _df(con, """
+        return _df(
+            con,
+            """
             SELECT c.code AS community_code, c.name AS community_name,
                    substr(c.code, 1, 9) AS street_code, coalesce(s.name, '') AS street_name
             FROM reg_kpi c
             LEFT JOIN reg_kpi s ON s.version = c.version AND s.level = 'street'
                                 AND s.code = substr(c.code, 1, 9)
             WHERE c.version = $v AND c.level = 'community'
-            ORDER BY c.code""", {"v": version})
+            ORDER BY c.code""",
+            {"v": version},
+        )
 
 
 def boundaries(db: str | Path, level: str, parent: str | None = None) -> pd.DataFrame:
     """The newest imported boundaries of one level (code, name, geometry as GeoJSON text)."""
     digits = {"street": 9, "community": 12}[level]
     with reading(db) as con:
-        return _df(con, """
+        return _df(
+            con,
+            """
             SELECT code, name, geometry FROM boundaries
             WHERE import_seq = (SELECT max(import_seq) FROM boundaries)
               AND length(code) = $n AND ($parent IS NULL OR starts_with(code, $parent))
-            ORDER BY code""", {"n": digits, "parent": parent})
+            ORDER BY code""",
+            {"n": digits, "parent": parent},
+        )
 
 
 # ---------------------------------------------------------------- people (scoped)
@@ -166,8 +216,9 @@ def boundaries(db: str | Path, level: str, parent: str | None = None) -> pd.Data
 CLAIMS = ("已参保", "已在外地参保")
 
 
-def _with_recent_visits(con: duckdb.DuckDBPyConnection, db: str | Path, version: int,
-                        rows: pd.DataFrame) -> pd.DataFrame:
+def _with_recent_visits(
+    con: duckdb.DuckDBPyConnection, db: str | Path, version: int, rows: pd.DataFrame
+) -> pd.DataFrame:
     """``rows`` (with ``id_number`` and the survey columns) with the visit attributes
     of the people visited in the app brought up to date: read from the survey rows
     up to the version's date, the department files' and the app's together, by
@@ -177,7 +228,9 @@ def _with_recent_visits(con: duckdb.DuckDBPyConnection, db: str | Path, version:
         return rows
     store.attach_visits(con, db)
     ids = sorted(set(rows["id_number"]) & visited)
-    latest = _df(con, """
+    latest = _df(
+        con,
+        """
         WITH surveys AS (
             SELECT s.* FROM survey_rows s
             WHERE list_contains($ids, s.id_number)
@@ -191,7 +244,8 @@ def _with_recent_visits(con: duckdb.DuckDBPyConnection, db: str | Path, version:
         FROM surveys
         QUALIFY row_number() OVER (PARTITION BY id_number ORDER BY survey_date DESC,
                                    as_of DESC, source_file, row_number) = 1""",
-                 {"ids": ids, "v": version}).set_index("id_number")
+        {"ids": ids, "v": version},
+    ).set_index("id_number")
     out = rows.copy()
     hit = out["id_number"].isin(latest.index)
     latest["claim_to_verify"] = latest["survey_result"].isin(CLAIMS)
@@ -210,17 +264,23 @@ def _with_recent_visits(con: duckdb.DuckDBPyConnection, db: str | Path, version:
 
 def _mask_frame(df: pd.DataFrame) -> pd.DataFrame:
     if "id_number" in df:
-        df.insert(df.columns.get_loc("id_number") + 1, "id_masked",
-                  df["id_number"].map(mask_id))
+        df.insert(df.columns.get_loc("id_number") + 1, "id_masked", df["id_number"].map(mask_id))
     if "phone" in df:
         df["phone_masked"] = df["phone"].map(mask_phone)
     return df
 
 
-def targets(db: str | Path, version: int, scope: Scope, street: str | None = None,
-            community: str | None = None, target_type: str | None = None,
-            group: int | None = None, min_score: float = 0.0,
-            limit: int | None = None) -> pd.DataFrame:
+def targets(
+    db: str | Path,
+    version: int,
+    scope: Scope,
+    street: str | None = None,
+    community: str | None = None,
+    target_type: str | None = None,
+    group: int | None = None,
+    min_score: float = 0.0,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """Ranked person targets inside the scope and the filters, best score first.
 
     ``rank`` is the rank over the whole region (as the export says); ``grid_rank``
@@ -228,14 +288,18 @@ def targets(db: str | Path, version: int, scope: Scope, street: str | None = Non
     scope.require_names()
     if target_type is not None and target_type not in TARGET_TYPES:
         raise ValueError(f"target_type must be one of {list(TARGET_TYPES)}")
-    where = (f"t.version = $v AND {scope_condition('t.community_code')}"
-             " AND ($street IS NULL OR t.street_code = $street)"
-             " AND ($community IS NULL OR t.community_code = $community)"
-             " AND ($type IS NULL OR t.target_type = $type)"
-             " AND ($group IS NULL OR list_contains(t.groups, $group))"
-             " AND t.score >= $min_score")
+    where = (
+        f"t.version = $v AND {scope_condition('t.community_code')}"
+        " AND ($street IS NULL OR t.street_code = $street)"
+        " AND ($community IS NULL OR t.community_code = $community)"
+        " AND ($type IS NULL OR t.target_type = $type)"
+        " AND ($group IS NULL OR list_contains(t.groups, $group))"
+        " AND t.score >= $min_score"
+    )
     with reading(db) as con:
-        df = _df(con, f"""
+        df = _df(
+            con,
+            f"""
             SELECT row_number() OVER (ORDER BY t.rank) AS grid_rank, t.rank, t.name,
                    t.id_number, t.gender, t.age, t.target_type, t.groups_text, t.primary_group,
                    t.street_code, coalesce(s.name, '') AS street_name,
@@ -249,17 +313,30 @@ def targets(db: str | Path, version: int, scope: Scope, street: str | None = Non
                                 AND c.code = t.community_code
             WHERE {where}
             ORDER BY t.rank
-            {'LIMIT ' + str(int(limit)) if limit else ''}""",
-                 {"v": version, "grid": scope.codes, "street": street, "community": community,
-                  "type": target_type, "group": group, "min_score": float(min_score)})
+            {"LIMIT " + str(int(limit)) if limit else ""}""",
+            {
+                "v": version,
+                "grid": scope.codes,
+                "street": street,
+                "community": community,
+                "type": target_type,
+                "group": group,
+                "min_score": float(min_score),
+            },
+        )
         df = _with_recent_visits(con, db, version, df)
     df["target_label"] = df["target_type"].map(TARGET_TYPES)
     return _mask_frame(df)
 
 
-def filter_targets(rows: pd.DataFrame, street: str | None = None, community: str | None = None,
-                   target_type: str | None = None, group: int | None = None,
-                   min_score: float = 0.0) -> pd.DataFrame:
+def filter_targets(
+    rows: pd.DataFrame,
+    street: str | None = None,
+    community: str | None = None,
+    target_type: str | None = None,
+    group: int | None = None,
+    min_score: float = 0.0,
+) -> pd.DataFrame:
     """The rows of :func:`targets` (already scoped) that pass the filters, with
     ``grid_rank`` numbered again. The same filters as :func:`targets` applies in
     SQL, done in memory so that a filter change needs no database read."""
@@ -277,67 +354,103 @@ def filter_targets(rows: pd.DataFrame, street: str | None = None, community: str
     return out.reset_index(drop=True)
 
 
-def search_persons(db: str | Path, version: int, scope: Scope, query: str,
-                   limit: int = 50) -> pd.DataFrame:
+def search_persons(
+    db: str | Path, version: int, scope: Scope, query: str, limit: int = 50
+) -> pd.DataFrame:
     """People of the registry in the scope whose ID number is ``query`` (or ends
     with it, 4+ characters) or whose name contains it."""
     scope.require_names()
     q = (query or "").strip().upper()
     if not q:
-        return _mask_frame(pd.DataFrame(columns=["id_number", "name", "street_code",
-                                                 "community_code", "target_type", "legal"]))
+        return _mask_frame(
+            pd.DataFrame(
+                columns=[
+                    "id_number",
+                    "name",
+                    "street_code",
+                    "community_code",
+                    "target_type",
+                    "legal",
+                ]
+            )
+        )
     with reading(db) as con:
-        df = _df(con, f"""
+        df = _df(
+            con,
+            f"""
             SELECT p.id_number, p.name, p.age, p.street_code, p.community_code,
                    coalesce(c.name, '') AS community_name, p.legal, p.insured, p.target_type
             FROM reg_persons p
             LEFT JOIN reg_kpi c ON c.version = p.version AND c.level = 'community'
                                 AND c.code = p.community_code
-            WHERE p.version = $v AND {scope_condition('p.community_code')}
+            WHERE p.version = $v AND {scope_condition("p.community_code")}
               AND (p.id_number = $q OR (length($q) >= 4 AND ends_with(p.id_number, $q))
                    OR contains(p.name, $q))
             ORDER BY p.id_number = $q DESC, p.name, p.id_number
-            LIMIT {int(limit)}""", {"v": version, "grid": scope.codes, "q": q})
+            LIMIT {int(limit)}""",
+            {"v": version, "grid": scope.codes, "q": q},
+        )
     df["target_label"] = df["target_type"].map(TARGET_TYPES)
     return _mask_frame(df)
 
 
-def person_card(db: str | Path, version: int, scope: Scope, id_number: str) -> dict[str, Any] | None:
+def person_card(
+    db: str | Path, version: int, scope: Scope, id_number: str
+) -> dict[str, Any] | None:
     """Everything the registry knows of one person, or None when the person is not
     in the registry of this version or outside the scope (the two look the same)."""
     scope.require_names()
     with reading(db) as con:
-        person = _df(con, f"""
+        person = _df(
+            con,
+            f"""
             SELECT p.*, coalesce(s.name, '') AS street_name, coalesce(c.name, '') AS community_name
             FROM reg_persons p
             LEFT JOIN reg_kpi s ON s.version = p.version AND s.level = 'street'
                                 AND s.code = p.street_code
             LEFT JOIN reg_kpi c ON c.version = p.version AND c.level = 'community'
                                 AND c.code = p.community_code
-            WHERE p.version = $v AND p.id_number = $id AND {scope_condition('p.community_code')}
-            """, {"v": version, "id": id_number, "grid": scope.codes})
+            WHERE p.version = $v AND p.id_number = $id AND {scope_condition("p.community_code")}
+            """,
+            {"v": version, "id": id_number, "grid": scope.codes},
+        )
         if person.empty:
             return None
         person = _with_recent_visits(con, db, version, person)
-        target = _df(con, "SELECT * FROM reg_targets_ranked WHERE version = ? AND id_number = ?",
-                     [version, id_number])
-        evidence = _df(con, """
+        target = _df(
+            con,
+            "SELECT * FROM reg_targets_ranked WHERE version = ? AND id_number = ?",
+            [version, id_number],
+        )
+        evidence = _df(
+            con,
+            """
             SELECT group_no, kind, source_file, row_number, detail FROM reg_evidence
             WHERE version = ? AND id_number = ? ORDER BY group_no, kind, source_file, row_number""",
-                       [version, id_number])
-        as_of = store.scalar(con, "SELECT as_of FROM registry_versions WHERE version = ?",
-                             [version])
-        enrollments = _df(con, """
+            [version, id_number],
+        )
+        as_of = store.scalar(
+            con, "SELECT as_of FROM registry_versions WHERE version = ?", [version]
+        )
+        enrollments = _df(
+            con,
+            """
             SELECT as_of, scheme, status, region_code, start_date, grade, base, employer_uscc,
                    source_file, row_number
             FROM src_pension_enrollment WHERE id_number = ? AND as_of <= ?
-            ORDER BY as_of, scheme, region_code""", [id_number, as_of])
+            ORDER BY as_of, scheme, region_code""",
+            [id_number, as_of],
+        )
         store.attach_visits(con, db)
-        visits = _df(con, """
+        visits = _df(
+            con,
+            """
             SELECT survey_date, result, willingness, reason, ability_to_pay, phone, surveyor,
                    batch, source_file, as_of
             FROM survey_rows WHERE id_number = ? AND as_of <= ?
-            ORDER BY survey_date DESC, as_of DESC""", [id_number, as_of])
+            ORDER BY survey_date DESC, as_of DESC""",
+            [id_number, as_of],
+        )
     row = person.iloc[0].to_dict()
     row["id_masked"] = mask_id(row["id_number"])
     row["phone_masked"] = mask_phone(row.get("phone"))
@@ -347,11 +460,17 @@ def person_card(db: str | Path, version: int, scope: Scope, id_number: str) -> d
     evidence["group_label"] = evidence["group_no"].map(GROUPS)
     evidence["kind_label"] = evidence["kind"].map(kind_label)
     visits["phone_masked"] = visits["phone"].map(mask_phone)
-    return {"person": row, "target": target.iloc[0].to_dict() if len(target) else None,
-            "evidence": evidence, "enrollments": enrollments, "visits": visits}
+    return {
+        "person": row,
+        "target": target.iloc[0].to_dict() if len(target) else None,
+        "evidence": evidence,
+        "enrollments": enrollments,
+        "visits": visits,
+    }
 
 
 # ---------------------------------------------------------------- data quality (bureau)
+
 
 def _require_bureau(scope: Scope) -> None:
     if scope.role != "bureau":
@@ -372,8 +491,17 @@ def problems(db: str | Path, scope: Scope, as_of: dt.date | None = None) -> pd.D
     _require_bureau(scope)
     with reading(db) as con:
         if not store.scalar(con, "SELECT count(*) FROM import_files"):
-            return pd.DataFrame(columns=["source_file", "row_number", "kind", "reason",
-                                         "id_number", "raw", "severity"])
+            return pd.DataFrame(
+                columns=[
+                    "source_file",
+                    "row_number",
+                    "kind",
+                    "reason",
+                    "id_number",
+                    "raw",
+                    "severity",
+                ]
+            )
         df = problems_frame(con, as_of)
     df["kind_label"] = df["kind"].map(kind_label)
     return df
@@ -383,21 +511,27 @@ def problem_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Problems counted by department kind, reason and severity."""
     if frame.empty:
         return pd.DataFrame(columns=["kind_label", "reason", "severity", "rows"])
-    return (frame.groupby(["kind_label", "reason", "severity"], as_index=False)
-            .size().rename(columns={"size": "rows"})
-            .sort_values(["kind_label", "rows"], ascending=[True, False]))
+    return (
+        frame.groupby(["kind_label", "reason", "severity"], as_index=False)
+        .size()
+        .rename(columns={"size": "rows"})
+        .sort_values(["kind_label", "rows"], ascending=[True, False])
+    )
 
 
 def quality(db: str | Path, scope: Scope) -> pd.DataFrame:
     """Per department kind and as-of date: rows read, problems and their share."""
     _require_bureau(scope)
     with reading(db) as con:
-        df = _df(con, """
+        df = _df(
+            con,
+            """
             SELECT kind, as_of, sum("read")::BIGINT AS "read", sum(accepted)::BIGINT AS accepted,
                    sum(duplicates)::BIGINT AS duplicates, sum(problems)::BIGINT AS problems,
                    sum(warnings)::BIGINT AS warnings,
                    CASE WHEN sum("read") > 0 THEN sum(problems) / sum("read") END AS problem_rate
-            FROM import_files GROUP BY kind, as_of ORDER BY kind, as_of""")
+            FROM import_files GROUP BY kind, as_of ORDER BY kind, as_of""",
+        )
     df["kind_label"] = df["kind"].map(kind_label)
     return df
 
@@ -410,8 +544,10 @@ def export_audit(db: str | Path, scope: Scope) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=columns)
     with store.app_store(db) as con:
-        rows = con.execute('SELECT exported_at, user_name, role, scope, what, "rows" '
-                           "FROM export_audit ORDER BY exported_at DESC").fetchall()
+        rows = con.execute(
+            'SELECT exported_at, user_name, role, scope, what, "rows" '
+            "FROM export_audit ORDER BY exported_at DESC"
+        ).fetchall()
     out = pd.DataFrame(rows, columns=columns)
     out["exported_at"] = pd.to_datetime(out["exported_at"])
     return out

@@ -18,7 +18,15 @@ from analytics.textnorm import clean, header_key
 
 SOURCES_FILE = Path(__file__).parent / "config" / "sources.toml"
 FIELD_TYPES = {
-    "id", "uscc", "date", "number", "text", "enum", "address_code", "region_code", "division_code",
+    "id",
+    "uscc",
+    "date",
+    "number",
+    "text",
+    "enum",
+    "address_code",
+    "region_code",
+    "division_code",
 }
 
 
@@ -114,8 +122,11 @@ def _merge_lists(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def _parse(raw: dict[str, Any]) -> Sources:
     common = raw.get("common", {})
     values = {
-        name: {clean(alias): canon for canon, aliases in spellings.items()
-               for alias in (canon, *aliases)}
+        name: {
+            clean(alias): canon
+            for canon, aliases in spellings.items()
+            for alias in (canon, *aliases)
+        }
         for name, spellings in raw["values"].items()
     }
     kinds: dict[str, Kind] = {}
@@ -129,12 +140,27 @@ def _parse(raw: dict[str, Any]) -> Sources:
             headers = list(f.get("headers", []))
             if spec.get("person", True) or f["name"] not in ("name",):
                 headers = list(common.get(f["name"], [])) + headers
-            fields.append(Field(f["name"], f["type"], bool(f.get("required", False)),
-                                tuple(dict.fromkeys(headers)), f.get("values")))
-        kinds[name] = Kind(name, spec["label"], tuple(fields), tuple(spec["key"]),
-                           bool(spec.get("event", False)), bool(spec.get("person", True)))
-    labels = {name: {str(k): str(v) for k, v in table.items()}
-              for name, table in raw.get("labels", {}).items()}
+            fields.append(
+                Field(
+                    f["name"],
+                    f["type"],
+                    bool(f.get("required", False)),
+                    tuple(dict.fromkeys(headers)),
+                    f.get("values"),
+                )
+            )
+        kinds[name] = Kind(
+            name,
+            spec["label"],
+            tuple(fields),
+            tuple(spec["key"]),
+            bool(spec.get("event", False)),
+            bool(spec.get("person", True)),
+        )
+    labels = {
+        name: {str(k): str(v) for k, v in table.items()}
+        for name, table in raw.get("labels", {}).items()
+    }
     return Sources(kinds, values, labels)
 
 

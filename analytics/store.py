@@ -70,8 +70,12 @@ def kind_table(kind: Kind) -> str:
 
 def kind_columns(kind: Kind) -> list[tuple[str, str]]:
     """(column, SQL type) of a kind's table, bookkeeping columns first."""
-    cols = [("as_of", "DATE"), ("batch", "VARCHAR"), ("source_file", "VARCHAR"),
-            ("row_number", "INTEGER")]
+    cols = [
+        ("as_of", "DATE"),
+        ("batch", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("row_number", "INTEGER"),
+    ]
     cols += [(f.name, _SQL_TYPE.get(f.type, "VARCHAR")) for f in kind.fields]
     return cols
 
@@ -81,18 +85,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, sources: Sources | None = None
     sources = sources or load_sources()
     have: dict[str, set[str]] = {}
     for table, column in con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'main'").fetchall():
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+    ).fetchall():
         have.setdefault(table, set()).add(column)
     ddl = [BOOKKEEPING]
     for kind in sources.kinds.values():
         table = kind_table(kind)
         cols = kind_columns(kind)
         if table not in have:
-            ddl.append(f"CREATE TABLE IF NOT EXISTS {table} ("
-                       + ", ".join(f'"{c}" {t}' for c, t in cols) + ");")
-        ddl += [f'ALTER TABLE {table} ADD COLUMN "{c}" {t};'
-                for c, t in cols if table in have and c not in have[table]]
+            ddl.append(
+                f"CREATE TABLE IF NOT EXISTS {table} ("
+                + ", ".join(f'"{c}" {t}' for c, t in cols)
+                + ");"
+            )
+        ddl += [
+            f'ALTER TABLE {table} ADD COLUMN "{c}" {t};'
+            for c, t in cols
+            if table in have and c not in have[table]
+        ]
     # One query for the columns and one transaction for the DDL: statement by
     # statement, each connection paid a catalog query and a commit per table.
     con.begin()
@@ -210,9 +220,21 @@ def attach_visits(con: duckdb.DuckDBPyConnection, db: str | Path) -> None:
         with app_store(db) as app:
             rows = app.execute(
                 "SELECT as_of, seq, id_number, survey_date, result, name, willingness, reason, "
-                "ability_to_pay, phone, surveyor FROM visits ORDER BY seq").fetchall()
-    columns = ["as_of", "row_number", "id_number", "survey_date", "result", "name",
-               "willingness", "reason", "ability_to_pay", "phone", "surveyor"]
+                "ability_to_pay, phone, surveyor FROM visits ORDER BY seq"
+            ).fetchall()
+    columns = [
+        "as_of",
+        "row_number",
+        "id_number",
+        "survey_date",
+        "result",
+        "name",
+        "willingness",
+        "reason",
+        "ability_to_pay",
+        "phone",
+        "surveyor",
+    ]
     con.register("_app_visits", pd.DataFrame(rows, columns=columns, dtype=object))
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW survey_rows AS
@@ -240,14 +262,21 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the database file holds a table of that name (temporary ones aside)."""
-    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables "
-                            "WHERE table_name = ? AND table_type = 'BASE TABLE'", [name]))
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_name = ? AND table_type = 'BASE TABLE'",
+            [name],
+        )
+    )
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple | None:
     """The first row of a query (the result is read to the end, as DuckDB asks)."""
-    rows = con.execute(sql, params).fetchall() if params is not None else \
-        con.execute(sql).fetchall()
+    rows = (
+        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    )
     return rows[0] if rows else None
 
 

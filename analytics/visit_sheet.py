@@ -38,19 +38,25 @@ COLUMNS: list[tuple[str, str | None, float]] = [
 HEADER_ROW = 2  # 0-based: title, subtitle, header
 
 
-def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date,
-                printed_by: str = "") -> bytes:
+def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: str = "") -> bytes:
     """The workbook as bytes. ``rows``: the frame of :func:`analytics.reads.targets`."""
     import xlsxwriter
 
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"in_memory": True})
     ws = book.add_worksheet("走访清单")
-    title = book.add_format({"bold": True, "font_size": 16, "align": "center",
-                             "valign": "vcenter"})
+    title = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
     sub = book.add_format({"font_size": 10, "align": "left"})
-    head = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter",
-                            "bg_color": "#D9E1F2", "text_wrap": True})
+    head = book.add_format(
+        {
+            "bold": True,
+            "border": 1,
+            "align": "center",
+            "valign": "vcenter",
+            "bg_color": "#D9E1F2",
+            "text_wrap": True,
+        }
+    )
     cell = book.add_format({"border": 1, "valign": "top", "text_wrap": True, "font_size": 10})
     blank = book.add_format({"border": 1, "font_size": 10})
     num = book.add_format({"border": 1, "valign": "top", "font_size": 10, "num_format": "0.00"})
@@ -58,9 +64,15 @@ def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date,
     last_col = len(COLUMNS) - 1
     ws.merge_range(0, 0, 0, last_col, f"{grid_name} 养老保险扩面走访清单", title)
     ws.set_row(0, 28)
-    ws.merge_range(1, 0, 1, last_col,
-                   f"数据日期：{as_of:%Y年%m月%d日}    打印日期：{dt.date.today():%Y年%m月%d日}"
-                   f"    共 {len(rows)} 人    打印人：{printed_by}", sub)
+    ws.merge_range(
+        1,
+        0,
+        1,
+        last_col,
+        f"数据日期：{as_of:%Y年%m月%d日}    打印日期：{dt.date.today():%Y年%m月%d日}"
+        f"    共 {len(rows)} 人    打印人：{printed_by}",
+        sub,
+    )
     for c, (header, _, width) in enumerate(COLUMNS):
         ws.write_string(HEADER_ROW, c, header, head)
         ws.set_column(c, c, width)

@@ -13,9 +13,9 @@ from analytics.ingest import import_batches, report_frame
 from analytics.registry.build import build_registry
 
 
-def import_and_build(paths: list[Path], db: str | Path,
-                     progress: Callable[[str, float], None] | None = None
-                     ) -> tuple[pd.DataFrame, dict, list[str]]:
+def import_and_build(
+    paths: list[Path], db: str | Path, progress: Callable[[str, float], None] | None = None
+) -> tuple[pd.DataFrame, dict, list[str]]:
     """Returns the import report, the build summary and the notices. Raises
     :class:`analytics.ingest.ImportRejected` for a batch that cannot be read."""
     with store.writing():

@@ -28,20 +28,37 @@ def log_export(db: str | Path, scope: Scope, what: str, rows: int) -> None:
     """Log an export of names (who, role, grid, what, rows) in the audit log."""
     scope.require_names()
     with store.app_store(db) as con:
-        con.execute('INSERT INTO export_audit (exported_at, user_name, role, scope, what, "rows") '
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [dt.datetime.now().isoformat(sep=" "), scope.user, scope.role,
-                     scope.describe(), what, int(rows)])
+        con.execute(
+            'INSERT INTO export_audit (exported_at, user_name, role, scope, what, "rows") '
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                dt.datetime.now().isoformat(sep=" "),
+                scope.user,
+                scope.role,
+                scope.describe(),
+                what,
+                int(rows),
+            ],
+        )
 
 
 def _text(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
-def record_visit(db: str | Path, scope: Scope, id_number: str, survey_date: dt.date,
-                 result: str, willingness: str | None = None, reason: str | None = None,
-                 ability_to_pay: str | None = None, phone: str | None = None,
-                 surveyor: str | None = None, today: dt.date | None = None) -> dict:
+def record_visit(
+    db: str | Path,
+    scope: Scope,
+    id_number: str,
+    survey_date: dt.date,
+    result: str,
+    willingness: str | None = None,
+    reason: str | None = None,
+    ability_to_pay: str | None = None,
+    phone: str | None = None,
+    surveyor: str | None = None,
+    today: dt.date | None = None,
+) -> dict:
     """Store one field visit (入户调查) against the current registry date. It shows
     at once in the read functions, and the next build reads it as survey data
     (batch and source file ``现场录入``); scores follow at that build. A second
@@ -60,21 +77,33 @@ def record_visit(db: str | Path, scope: Scope, id_number: str, survey_date: dt.d
         raise VisitError("联系电话格式不对 (not a phone number)")
     with store.reading(db) as con:
         version, as_of = version_for(con)
-        person = store.one(con, f"""
+        person = store.one(
+            con,
+            f"""
             SELECT name FROM reg_persons
             WHERE version = $v AND id_number = $id AND {scope_condition()}""",
-                           {"v": version, "id": id_number, "grid": scope.codes})
+            {"v": version, "id": id_number, "grid": scope.codes},
+        )
     if person is None:
         raise VisitError("此人不在您的网格或实名库中 (not in your grid or the registry)")
     with store.app_store(db) as con:
         key = [as_of.isoformat(), id_number, survey_date.isoformat()]
-        con.execute("DELETE FROM visits WHERE as_of = ? AND id_number = ? AND survey_date = ?",
-                    key)
-        con.execute("""
+        con.execute("DELETE FROM visits WHERE as_of = ? AND id_number = ? AND survey_date = ?", key)
+        con.execute(
+            """
             INSERT INTO visits (as_of, id_number, survey_date, result, name, willingness,
                 reason, ability_to_pay, phone, surveyor, recorded_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [*key, result, person[0], _text(willingness), _text(reason),
-                     ability_to_pay or None, phone, _text(surveyor),
-                     dt.datetime.now().isoformat(sep=" ")])
+            [
+                *key,
+                result,
+                person[0],
+                _text(willingness),
+                _text(reason),
+                ability_to_pay or None,
+                phone,
+                _text(surveyor),
+                dt.datetime.now().isoformat(sep=" "),
+            ],
+        )
     return {"as_of": as_of, "version": version}

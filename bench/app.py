@@ -23,8 +23,13 @@ sys.path.insert(0, str(ROOT))
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-PAGES = ["pages/overview.py", "pages/map.py", "pages/visits.py", "pages/registry.py",
-         "pages/data_import.py"]
+PAGES = [
+    "pages/overview.py",
+    "pages/map.py",
+    "pages/visits.py",
+    "pages/registry.py",
+    "pages/data_import.py",
+]
 
 
 def _timed(fn) -> float:
@@ -52,7 +57,8 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
         for box in at.selectbox:
             if box.label == "对象类型" and len(box.options) > 1:
                 out["pages/visits.py"].setdefault("filter", []).append(
-                    _timed(lambda box=box: box.select_index(1).run()))
+                    _timed(lambda box=box: box.select_index(1).run())
+                )
                 break
     return {p: {k: statistics.median(v) for k, v in d.items()} for p, d in out.items()}
 
@@ -65,9 +71,11 @@ def main() -> None:
     print("| page | first render (cold cache) | again (cached) | filter change |")
     print("|---|---|---|---|")
     for page, t in measure(args.runs).items():
-        print(f"| {page} | {t['cold']:.0f} | {t['warm']:.0f} | "
-              f"{t['filter']:.0f} |" if "filter" in t else
-              f"| {page} | {t['cold']:.0f} | {t['warm']:.0f} | – |")
+        print(
+            f"| {page} | {t['cold']:.0f} | {t['warm']:.0f} | {t['filter']:.0f} |"
+            if "filter" in t
+            else f"| {page} | {t['cold']:.0f} | {t['warm']:.0f} | – |"
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,11 @@ STEPS = ("demo", "import", "build", "export")
 def _run(args: list[str]) -> tuple[float, float]:
     """Wall seconds and peak memory (MiB) of one command."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analytics.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, rusage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
@@ -52,11 +55,25 @@ def one_run(persons: int, work: Path) -> dict:
     t0 = time.perf_counter()
     peak = 0.0
     for what in ("targets", "problems", "entities", "imports"):
-        peak = max(peak, _run(["export", what, "--db", str(db), "--out",
-                               str(work / f"{what}.csv")])[1])
+        peak = max(
+            peak, _run(["export", what, "--db", str(db), "--out", str(work / f"{what}.csv")])[1]
+        )
     for level in ("city", "street", "community"):
-        peak = max(peak, _run(["export", "kpi", "--level", level, "--db", str(db), "--out",
-                               str(work / f"kpi_{level}.csv")])[1])
+        peak = max(
+            peak,
+            _run(
+                [
+                    "export",
+                    "kpi",
+                    "--level",
+                    level,
+                    "--db",
+                    str(db),
+                    "--out",
+                    str(work / f"kpi_{level}.csv"),
+                ]
+            )[1],
+        )
     out["export"] = (time.perf_counter() - t0, peak)
     out["sizes"] = {"demo_mib": _size(demo) / 2**20, "db_mib": _size(db) / 2**20}
     return out
@@ -71,10 +88,11 @@ def main() -> None:
     args = ap.parse_args()
     runs = [one_run(args.persons, args.work) for _ in range(args.runs)]
     result = {
-        "persons": args.persons, "runs": args.runs,
+        "persons": args.persons,
+        "runs": args.runs,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                   f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-                   f"Python {platform.python_version()}",
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}",
         "median_seconds": {s: statistics.median(r[s][0] for r in runs) for s in STEPS},
         "all_seconds": {s: [round(r[s][0], 1) for r in runs] for s in STEPS},
         "peak_mib": {s: max(r[s][1] for r in runs) for s in STEPS},
@@ -83,10 +101,14 @@ def main() -> None:
     print(f"{args.persons} persons, {args.runs} runs on {result['machine']}")
     print("| step | median s | runs (s) | peak MiB |\n|---|---|---|---|")
     for s in STEPS:
-        print(f"| {s} | {result['median_seconds'][s]:.1f} | {result['all_seconds'][s]} | "
-              f"{result['peak_mib'][s]:.0f} |")
-    print(f"demo files {result['sizes']['demo_mib']:.0f} MiB, "
-          f"database {result['sizes']['db_mib']:.0f} MiB")
+        print(
+            f"| {s} | {result['median_seconds'][s]:.1f} | {result['all_seconds'][s]} | "
+            f"{result['peak_mib'][s]:.0f} |"
+        )
+    print(
+        f"demo files {result['sizes']['demo_mib']:.0f} MiB, "
+        f"database {result['sizes']['db_mib']:.0f} MiB"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1))

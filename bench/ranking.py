@@ -32,8 +32,9 @@ def evaluate(db: str, truth_dir: Path) -> dict:
     con = duckdb.connect(db, read_only=True)
     latest = con.execute("SELECT max(as_of) FROM registry_versions").fetchall()[0][0]
     current = con.execute(
-        "SELECT p.* FROM reg_persons p JOIN registry_versions v USING (version) "
-        "WHERE v.as_of = ?", [latest]).df()
+        "SELECT p.* FROM reg_persons p JOIN registry_versions v USING (version) WHERE v.as_of = ?",
+        [latest],
+    ).df()
     history = load_history(con, latest, current)
     pairs = training_pairs(history, con)
     con.close()
@@ -44,13 +45,18 @@ def evaluate(db: str, truth_dir: Path) -> dict:
     truth = truth[truth["as_of"] == start].set_index("id_number")
     both = valid["id_number"].isin(truth.index).to_numpy()
     y = valid.loc[both, "y"].to_numpy()
-    result: dict = {"validation_start": start, "validation_end": str(end),
-                    "train_rows": len(train), "validation_rows": int(both.sum()),
-                    "validation_rows_registry": len(valid), "truth_rows": len(truth),
-                    "outcome_agreement": float(
-                        (truth.loc[valid.loc[both, "id_number"], "outcome"].to_numpy() == y)
-                        .mean()),
-                    "models": {}}
+    result: dict = {
+        "validation_start": start,
+        "validation_end": str(end),
+        "train_rows": len(train),
+        "validation_rows": int(both.sum()),
+        "validation_rows_registry": len(valid),
+        "truth_rows": len(truth),
+        "outcome_agreement": float(
+            (truth.loc[valid.loc[both, "id_number"], "outcome"].to_numpy() == y).mean()
+        ),
+        "models": {},
+    }
     with threadpool_limits(1):
         for model in (PriorModel(), LogisticModel(), BoostedModel()):
             t0 = time.perf_counter()
@@ -68,13 +74,17 @@ def evaluate(db: str, truth_dir: Path) -> dict:
 
 def table(result: dict) -> str:
     oracle = result["models"]["oracle"]["auc"]
-    lines = ["| model | AUC | AUC ÷ oracle | top-decile lift | P@50 | P@100 | P@500 | Brier |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | AUC | AUC ÷ oracle | top-decile lift | P@50 | P@100 | P@500 | Brier |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in result["models"].items():
-        lines.append(f"| {name} | {r['auc']:.3f} | {r['auc'] / oracle:.3f} | "
-                     f"{r['top_decile_lift']:.2f} | {r['precision_at_50']:.2f} | "
-                     f"{r['precision_at_100']:.2f} | {r['precision_at_500']:.2f} | "
-                     f"{r['brier']:.4f} |")
+        lines.append(
+            f"| {name} | {r['auc']:.3f} | {r['auc'] / oracle:.3f} | "
+            f"{r['top_decile_lift']:.2f} | {r['precision_at_50']:.2f} | "
+            f"{r['precision_at_100']:.2f} | {r['precision_at_500']:.2f} | "
+            f"{r['brier']:.4f} |"
+        )
     return "\n".join(lines)
 
 
@@ -85,10 +95,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     result = evaluate(args.db, args.truth)
-    print(f"validation: targets of {result['validation_start']} → outcome by "
-          f"{result['validation_end']}; {result['validation_rows']} people "
-          f"({result['train_rows']} training rows); outcomes agree with the truth on "
-          f"{result['outcome_agreement']:.1%}")
+    print(
+        f"validation: targets of {result['validation_start']} → outcome by "
+        f"{result['validation_end']}; {result['validation_rows']} people "
+        f"({result['train_rows']} training rows); outcomes agree with the truth on "
+        f"{result['outcome_agreement']:.1%}"
+    )
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))

@@ -24,7 +24,12 @@ ALL = "（全部）"
 
 # Session-state keys of the sidebar choices (the only state the app keeps).
 K_ROLE, K_STREET, K_COMMUNITY, K_USER, K_AS_OF = (
-    "login_role", "login_street", "login_community", "login_user", "as_of")
+    "login_role",
+    "login_street",
+    "login_community",
+    "login_user",
+    "as_of",
+)
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,9 @@ visit_sheet = st.cache_data(show_spinner=False, max_entries=16)(_visit_sheet)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def kpi_trend(db: str, snapshots: tuple, level: str, codes: tuple[str, ...] | None = None
-              ) -> pd.DataFrame:
+def kpi_trend(
+    db: str, snapshots: tuple, level: str, codes: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """The trend over all snapshots (``snapshots`` is the cache key: a build changes it)."""
     return reads.kpi_trend(db, level, list(codes) if codes else None)
 
@@ -114,7 +120,9 @@ def build_scope(status: reads.Status, version: int) -> tuple[Scope, str]:
     names = dict(zip(grid["street_code"], grid["street_name"]))
     names.update(zip(grid["community_code"], grid["community_name"]))
     if community and community != ALL and str(community).startswith(street):
-        return Scope.cadre([community], user), f"{names.get(street, street)}{names.get(community, '')}"
+        return Scope.cadre(
+            [community], user
+        ), f"{names.get(street, street)}{names.get(community, '')}"
     return Scope.cadre([street], user), names.get(street, street)
 
 
@@ -136,8 +144,10 @@ def require_context() -> Ctx:
     """The context, or a notice and a stop when there is no registry."""
     ctx = context()
     if ctx is None:
-        st.info("还没有实名库。请由人社局在「数据导入」页上传数据，或在命令行运行：\n\n"
-                "`kuomian import 批次文件夹 --db 数据库` 然后 `kuomian build --db 数据库`")
+        st.info(
+            "还没有实名库。请由人社局在「数据导入」页上传数据，或在命令行运行：\n\n"
+            "`kuomian import 批次文件夹 --db 数据库` 然后 `kuomian build --db 数据库`"
+        )
         st.stop()
     return ctx
 

@@ -31,17 +31,25 @@ version = ctx.version if ctx else None
 
 # ---------------------------------------------------------------- upload
 st.subheader("上传一批数据")
-st.caption("一批数据是同一数据日期的各部门文件（.csv / .xlsx，可附带边界 .geojson），"
-           "也可以上传一个或多个 .zip（每个 zip 为一个批次，内含 manifest.toml 时以其日期为准）。"
-           "同一日期再次导入时，按数据种类替换之前的数据。")
+st.caption(
+    "一批数据是同一数据日期的各部门文件（.csv / .xlsx，可附带边界 .geojson），"
+    "也可以上传一个或多个 .zip（每个 zip 为一个批次，内含 manifest.toml 时以其日期为准）。"
+    "同一日期再次导入时，按数据种类替换之前的数据。"
+)
 with st.form("upload_form", clear_on_submit=True):
-    files = st.file_uploader("选择文件", accept_multiple_files=True,
-                             type=["csv", "xlsx", "xls", "geojson", "json", "zip", "toml"],
-                             key="import_files")
+    files = st.file_uploader(
+        "选择文件",
+        accept_multiple_files=True,
+        type=["csv", "xlsx", "xls", "geojson", "json", "zip", "toml"],
+        key="import_files",
+    )
     quarter_end = dt.date(dt.date.today().year, 3 * ((dt.date.today().month - 1) // 3) + 1, 1)
-    as_of = st.date_input("数据日期（截至）", value=quarter_end - dt.timedelta(days=1),
-                          key="import_as_of",
-                          help="散装文件以此日期为一个批次；zip 内的 manifest.toml 优先")
+    as_of = st.date_input(
+        "数据日期（截至）",
+        value=quarter_end - dt.timedelta(days=1),
+        key="import_as_of",
+        help="散装文件以此日期为一个批次；zip 内的 manifest.toml 优先",
+    )
     go = st.form_submit_button("导入并构建实名库", type="primary")
 
 if go:
@@ -75,8 +83,10 @@ if go:
             st.error(f"数据已导入，但实名库构建失败：{exc}")
         else:
             st.cache_data.clear()
-            st.success(f"已导入 {len(report)} 个文件，实名库已构建到 "
-                       f"{info['as_of']:%Y年%m月%d日}（用时 {info['seconds']} 秒）。")
+            st.success(
+                f"已导入 {len(report)} 个文件，实名库已构建到 "
+                f"{info['as_of']:%Y年%m月%d日}（用时 {info['seconds']} 秒）。"
+            )
             for note in notices:
                 st.info(note)
             st.session_state["import_report"] = report
@@ -102,8 +112,13 @@ probs = ui.problems(db, version, scope, ctx.as_of if ctx else None)
 if probs.empty:
     st.success("当前实名库所用数据中没有问题数据。")
 else:
-    severity = st.radio("类别", ("error", "warning"), horizontal=True, key="problems_severity",
-                        format_func={"error": "问题（未接收）", "warning": "警告（已接收）"}.get)
+    severity = st.radio(
+        "类别",
+        ("error", "warning"),
+        horizontal=True,
+        key="problems_severity",
+        format_func={"error": "问题（未接收）", "warning": "警告（已接收）"}.get,
+    )
     chosen = probs[probs["severity"] == severity]
     summary = reads.problem_summary(chosen)
     summary["reason"] = summary["reason"].map(lambda r: reads.REASON_LABELS.get(r, r))
@@ -112,17 +127,20 @@ else:
     with left:
         st.dataframe(summary.drop(columns=["类别"]), hide_index=True, width="stretch")
     with right:
-        detail = chosen[["kind_label", "source_file", "row_number", "reason", "field", "message",
-                         "raw"]]
+        detail = chosen[
+            ["kind_label", "source_file", "row_number", "reason", "field", "message", "raw"]
+        ]
         detail = detail.assign(reason=detail["reason"].map(lambda r: reads.REASON_LABELS.get(r, r)))
         detail.columns = ["部门数据", "文件", "行号", "原因", "字段", "说明", "原始内容"]
         st.dataframe(detail, hide_index=True, width="stretch", height=320)
-    st.download_button("下载问题数据（CSV）",
-                       # Serialized on click only: tens of thousands of rows at 120k people.
-                       data=lambda: probs.drop(columns=["kind_label"]).to_csv(index=False)
-                       .encode("utf-8-sig"),
-                       file_name=f"问题数据_{ctx.as_of if ctx else 'latest'}.csv",
-                       mime="text/csv", key="problems_download")
+    st.download_button(
+        "下载问题数据（CSV）",
+        # Serialized on click only: tens of thousands of rows at 120k people.
+        data=lambda: probs.drop(columns=["kind_label"]).to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"问题数据_{ctx.as_of if ctx else 'latest'}.csv",
+        mime="text/csv",
+        key="problems_download",
+    )
 
 # ---------------------------------------------------------------- quality over time
 st.subheader("各部门数据质量")
@@ -132,21 +150,36 @@ qual = ui.quality(db, version, scope)
 @st.cache_data(show_spinner=False, max_entries=16)
 def quality_figure(db: str, version: int | None, scope: Scope) -> go.Figure:
     # Cached on the registry version: plotly express takes a few hundred ms to build it.
-    fig = px.line(qual.assign(as_of=qual["as_of"].astype(str)), x="as_of", y="problem_rate",
-                  color="kind_label", markers=True,
-                  labels={"as_of": "数据日期", "problem_rate": "问题率", "kind_label": "部门数据"})
-    fig.update_layout(height=320, yaxis_tickformat=".1%", margin={"l": 10, "r": 10, "t": 20, "b": 10})
+    fig = px.line(
+        qual.assign(as_of=qual["as_of"].astype(str)),
+        x="as_of",
+        y="problem_rate",
+        color="kind_label",
+        markers=True,
+        labels={"as_of": "数据日期", "problem_rate": "问题率", "kind_label": "部门数据"},
+    )
+    fig.update_layout(
+        height=320, yaxis_tickformat=".1%", margin={"l": 10, "r": 10, "t": 20, "b": 10}
+    )
     return fig
 
 
 if not qual.empty:
     st.plotly_chart(quality_figure(db, version, scope), width="stretch", key="quality_chart")
-    table = qual.pivot_table(index="kind_label", columns="as_of", values=["read", "problems"],
-                             aggfunc="sum", fill_value=0)
+    table = qual.pivot_table(
+        index="kind_label",
+        columns="as_of",
+        values=["read", "problems"],
+        aggfunc="sum",
+        fill_value=0,
+    )
     table.columns = [f"{d:%Y-%m-%d} {'读取' if m == 'read' else '问题'}" for m, d in table.columns]
     table = table[sorted(table.columns)]
-    st.dataframe(table.reset_index().rename(columns={"kind_label": "部门数据"}),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        table.reset_index().rename(columns={"kind_label": "部门数据"}),
+        hide_index=True,
+        width="stretch",
+    )
 
 with st.expander("全部导入记录"):
     log = ui.import_log(db, version, scope)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo import maps
 from analytics.registry.versions import goal_met
+from geo import maps
 from pages import _shared as ui
 
 ctx = ui.require_context()
@@ -16,11 +16,17 @@ st.title("扩面地图")
 
 c1, c2, c3 = st.columns([1, 1, 2])
 with c1:
-    metric = st.radio("指标", list(maps.METRICS), format_func=maps.METRICS.get, horizontal=True,
-                      key="map_metric")
+    metric = st.radio(
+        "指标", list(maps.METRICS), format_func=maps.METRICS.get, horizontal=True, key="map_metric"
+    )
 with c2:
-    year = st.radio("对照目标", sorted(goals), format_func=lambda y: f"{y}年", horizontal=True,
-                    key="map_goal_year")
+    year = st.radio(
+        "对照目标",
+        sorted(goals),
+        format_func=lambda y: f"{y}年",
+        horizontal=True,
+        key="map_goal_year",
+    )
 goal = goals[year][0 if metric == "coverage_rate" else 1]
 label = maps.METRICS[metric]
 gap_col = maps.GAP_COLUMN[metric].format(year=year)
@@ -29,22 +35,51 @@ streets = ui.kpi(ctx.db, ctx.version, "street")
 street_names = dict(zip(streets["code"], streets["name"]))
 with c3:
     options = [ui.ALL] + list(streets["code"])
-    picked = st.selectbox("查看街道/镇下的社区", options, key="map_street",
-                          format_func=lambda c: "（全市各街道）" if c == ui.ALL
-                          else (street_names.get(c) or c))
+    picked = st.selectbox(
+        "查看街道/镇下的社区",
+        options,
+        key="map_street",
+        format_func=lambda c: "（全市各街道）" if c == ui.ALL else (street_names.get(c) or c),
+    )
 
 
 def table(frame, level_label: str) -> None:
     """The numbers behind the map, also when there are no boundaries."""
-    out = frame.assign(value=[ui.pct(v) for v in frame[metric]],
-                       meets=["—" if pd.isna(v) else ("达标" if goal_met(v, goal) else "未达标")
-                              for v in frame[metric]])
-    out = out[["code", "name", "legal_population", "insured", "contributors",
-               "employee_contributors", "value", "meets", gap_col, "targets",
-               "target_entities"]]
-    out.columns = ["代码", level_label, "应参保人口", "已参保", "缴费人员", "职工养老缴费",
-                   label, f"{year}年目标（{goal:.0%}）", "距目标缺口（人）", "扩面对象",
-                   "未参保市场主体"]
+    out = frame.assign(
+        value=[ui.pct(v) for v in frame[metric]],
+        meets=[
+            "—" if pd.isna(v) else ("达标" if goal_met(v, goal) else "未达标")
+            for v in frame[metric]
+        ],
+    )
+    out = out[
+        [
+            "code",
+            "name",
+            "legal_population",
+            "insured",
+            "contributors",
+            "employee_contributors",
+            "value",
+            "meets",
+            gap_col,
+            "targets",
+            "target_entities",
+        ]
+    ]
+    out.columns = [
+        "代码",
+        level_label,
+        "应参保人口",
+        "已参保",
+        "缴费人员",
+        "职工养老缴费",
+        label,
+        f"{year}年目标（{goal:.0%}）",
+        "距目标缺口（人）",
+        "扩面对象",
+        "未参保市场主体",
+    ]
     st.dataframe(out, hide_index=True, width="stretch")
 
 
@@ -59,11 +94,23 @@ street_shapes = ui.boundaries(ctx.db, ctx.version, "street")
 if street_shapes.empty:
     st.warning("边界数据缺失：尚未导入街道/社区边界（GeoJSON），下表列出各街道的数值。")
 else:
-    fig = maps.choropleth(street_shapes, streets, metric, goal, year,
-                          title=f"各街道/镇{label}（{year}年目标 {goal:.0%}）")
-    st.plotly_chart(fig, width="stretch", theme=None, key="street_map",
-                    on_select=pick_clicked_street, selection_mode="points",
-                    config=maps.PLOTLY_CONFIG)
+    fig = maps.choropleth(
+        street_shapes,
+        streets,
+        metric,
+        goal,
+        year,
+        title=f"各街道/镇{label}（{year}年目标 {goal:.0%}）",
+    )
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        theme=None,
+        key="street_map",
+        on_select=pick_clicked_street,
+        selection_mode="points",
+        config=maps.PLOTLY_CONFIG,
+    )
     st.caption("红色：低于目标；蓝色：达到或超过目标；灰色：无应参保人口。点击街道查看其社区。")
 
 street = None if picked == ui.ALL else picked
@@ -77,8 +124,14 @@ if street:
     if shapes.empty:
         st.warning("边界数据缺失：该街道没有社区/村边界，下表列出各社区的数值。")
     else:
-        fig = maps.choropleth(shapes, communities, metric, goal, year,
-                              title=f"{name}各社区/村{label}")
-        st.plotly_chart(fig, width="stretch", theme=None, key=f"community_map_{street}",
-                        config=maps.PLOTLY_CONFIG)
+        fig = maps.choropleth(
+            shapes, communities, metric, goal, year, title=f"{name}各社区/村{label}"
+        )
+        st.plotly_chart(
+            fig,
+            width="stretch",
+            theme=None,
+            key=f"community_map_{street}",
+            config=maps.PLOTLY_CONFIG,
+        )
     table(communities, "社区/村")

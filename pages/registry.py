@@ -20,9 +20,11 @@ if found.empty:
     st.info("在您的网格内没有找到此人。")
     st.stop()
 
-labels = {r.id_number: f"{r.name}（{r.id_masked}，{r.community_name or r.community_code}）"
-          + (f" · {r.target_label}" if isinstance(r.target_label, str) else "")
-          for r in found.itertuples()}
+labels = {
+    r.id_number: f"{r.name}（{r.id_masked}，{r.community_name or r.community_code}）"
+    + (f" · {r.target_label}" if isinstance(r.target_label, str) else "")
+    for r in found.itertuples()
+}
 st.caption(f"找到 {len(found)} 人" + ("（仅显示前50人）" if len(found) >= 50 else ""))
 chosen = st.selectbox("选择人员", list(labels), format_func=labels.get, key="registry_person")
 card = ui.person_card(ctx.db, ctx.version, ctx.scope, chosen)
@@ -34,8 +36,13 @@ p = card["person"]
 st.subheader(f"{p['name']}　{p['id_masked']}")
 a, b, c, d = st.columns(4)
 a.metric("年龄 / 性别", f"{int(p['age'])} 岁 / {p['gender']}")
-b.metric("所在地", p["community_name"] or p["community_code"], p["street_name"] or None,
-         delta_color="off", delta_arrow="off")
+b.metric(
+    "所在地",
+    p["community_name"] or p["community_code"],
+    p["street_name"] or None,
+    delta_color="off",
+    delta_arrow="off",
+)
 if p["legal"]:
     status = "已参保" if p["insured"] else "未参保"
 else:
@@ -46,10 +53,14 @@ d.metric("扩面对象类型", p["target_label"] or "不是扩面对象")
 facts = []
 if p["exclusion_labels"]:
     facts.append("不计入应参保人口的原因：" + "、".join(p["exclusion_labels"]))
-facts.append("来源：" + "、".join(x for x, flag in (("户籍", p["in_hukou"]),
-                                                   ("居住证", p["in_residence"])) if flag))
+facts.append(
+    "来源："
+    + "、".join(x for x, flag in (("户籍", p["in_hukou"]), ("居住证", p["in_residence"])) if flag)
+)
 if p["contributing"]:
-    facts.append("正在缴费：" + ("职工养老保险" if p["employee_contributor"] else "城乡居民养老保险"))
+    facts.append(
+        "正在缴费：" + ("职工养老保险" if p["employee_contributor"] else "城乡居民养老保险")
+    )
 if p["suspended"]:
     facts.append("有暂停缴费记录")
 if p["drawing"]:
@@ -62,15 +73,18 @@ st.markdown("　·　".join(facts))
 
 t = card["target"]
 if t is not None:
-    st.markdown(f"**得分 {t['score']:.2f}**（全市第 {int(t['rank']):,} 名）　"
-                f"**建议措施：{t['action']}**　— {t['action_rule']}")
+    st.markdown(
+        f"**得分 {t['score']:.2f}**（全市第 {int(t['rank']):,} 名）　"
+        f"**建议措施：{t['action']}**　— {t['action_rule']}"
+    )
     st.markdown(f"推荐理由：{t['reasons']}")
 
 st.markdown("#### 重点群体及证据")
 if p["groups"]:
     st.markdown("、".join(f"{g}. {reads.GROUPS[g]}" for g in p["groups"]))
-    ev = card["evidence"][["group_no", "group_label", "kind_label", "detail", "source_file",
-                           "row_number"]]
+    ev = card["evidence"][
+        ["group_no", "group_label", "kind_label", "detail", "source_file", "row_number"]
+    ]
     ev.columns = ["群体", "群体名称", "数据来源", "证据", "来源文件", "行号"]
     st.dataframe(ev, hide_index=True, width="stretch")
 else:
@@ -82,10 +96,32 @@ if enr.empty:
     st.caption("各期参保数据中都没有此人的参保记录。")
 else:
     enr = enr.assign(as_of=pd.to_datetime(enr["as_of"]).dt.date)
-    enr = enr[["as_of", "scheme", "status", "region_code", "start_date", "grade", "base",
-               "employer_uscc", "source_file", "row_number"]]
-    enr.columns = ["数据日期", "险种", "参保状态", "参保地", "参保日期", "缴费档次", "缴费基数",
-                   "单位信用代码", "来源文件", "行号"]
+    enr = enr[
+        [
+            "as_of",
+            "scheme",
+            "status",
+            "region_code",
+            "start_date",
+            "grade",
+            "base",
+            "employer_uscc",
+            "source_file",
+            "row_number",
+        ]
+    ]
+    enr.columns = [
+        "数据日期",
+        "险种",
+        "参保状态",
+        "参保地",
+        "参保日期",
+        "缴费档次",
+        "缴费基数",
+        "单位信用代码",
+        "来源文件",
+        "行号",
+    ]
     st.dataframe(enr, hide_index=True, width="stretch")
 
 st.markdown("#### 走访记录")
@@ -93,8 +129,26 @@ visits = card["visits"]
 if visits.empty:
     st.caption("还没有走访记录。")
 else:
-    visits = visits[["survey_date", "result", "willingness", "reason", "ability_to_pay",
-                     "phone_masked", "surveyor", "source_file"]]
-    visits.columns = ["走访日期", "调查结果", "参保意愿", "未参保原因", "缴费能力", "联系电话",
-                      "调查人", "来源"]
+    visits = visits[
+        [
+            "survey_date",
+            "result",
+            "willingness",
+            "reason",
+            "ability_to_pay",
+            "phone_masked",
+            "surveyor",
+            "source_file",
+        ]
+    ]
+    visits.columns = [
+        "走访日期",
+        "调查结果",
+        "参保意愿",
+        "未参保原因",
+        "缴费能力",
+        "联系电话",
+        "调查人",
+        "来源",
+    ]
     st.dataframe(visits, hide_index=True, width="stretch")

@@ -21,58 +21,114 @@ community_names = dict(zip(grid["community_code"], grid["community_name"]))
 
 f1, f2, f3, f4, f5 = st.columns([1.2, 1.2, 1, 1.4, 1])
 with f1:
-    street = st.selectbox("街道/镇", [ui.ALL] + sorted(street_names), key="visits_street",
-                          format_func=lambda c: c if c == ui.ALL else street_names[c] or c)
+    street = st.selectbox(
+        "街道/镇",
+        [ui.ALL] + sorted(street_names),
+        key="visits_street",
+        format_func=lambda c: c if c == ui.ALL else street_names[c] or c,
+    )
 with f2:
     in_street = [c for c in sorted(community_names) if street == ui.ALL or c.startswith(street)]
-    community = st.selectbox("社区/村", [ui.ALL] + in_street, key="visits_community",
-                             format_func=lambda c: c if c == ui.ALL else community_names[c] or c)
+    community = st.selectbox(
+        "社区/村",
+        [ui.ALL] + in_street,
+        key="visits_community",
+        format_func=lambda c: c if c == ui.ALL else community_names[c] or c,
+    )
 with f3:
-    ttype = st.selectbox("对象类型", [ui.ALL] + list(reads.TARGET_TYPES), key="visits_type",
-                         format_func=lambda t: reads.TARGET_TYPES.get(t, t))
+    ttype = st.selectbox(
+        "对象类型",
+        [ui.ALL] + list(reads.TARGET_TYPES),
+        key="visits_type",
+        format_func=lambda t: reads.TARGET_TYPES.get(t, t),
+    )
 with f4:
-    group = st.selectbox("重点群体", [ui.ALL] + list(reads.GROUPS), key="visits_group",
-                         format_func=lambda g: g if g == ui.ALL else f"{g}. {reads.GROUPS[g]}")
+    group = st.selectbox(
+        "重点群体",
+        [ui.ALL] + list(reads.GROUPS),
+        key="visits_group",
+        format_func=lambda g: g if g == ui.ALL else f"{g}. {reads.GROUPS[g]}",
+    )
 with f5:
-    min_score = st.number_input("最低得分", min_value=0.0, max_value=1.0, value=0.0, step=0.05,
-                                key="visits_min_score")
+    min_score = st.number_input(
+        "最低得分", min_value=0.0, max_value=1.0, value=0.0, step=0.05, key="visits_min_score"
+    )
 
 # The viewer's whole list is read once per registry version (cached); filters
 # apply in memory, so changing one needs no database read.
-rows = reads.filter_targets(ui.targets(ctx.db, ctx.version, ctx.scope),
-                            street=None if street == ui.ALL else street,
-                            community=None if community == ui.ALL else community,
-                            target_type=None if ttype == ui.ALL else ttype,
-                            group=None if group == ui.ALL else int(group),
-                            min_score=float(min_score))
+rows = reads.filter_targets(
+    ui.targets(ctx.db, ctx.version, ctx.scope),
+    street=None if street == ui.ALL else street,
+    community=None if community == ui.ALL else community,
+    target_type=None if ttype == ui.ALL else ttype,
+    group=None if group == ui.ALL else int(group),
+    min_score=float(min_score),
+)
 
 counts = rows["target_label"].value_counts()
-st.markdown(f"**共 {len(rows):,} 人**（" + "，".join(
-    f"{label} {int(counts.get(label, 0)):,}" for label in reads.TARGET_TYPES.values()) + "）")
+st.markdown(
+    f"**共 {len(rows):,} 人**（"
+    + "，".join(f"{label} {int(counts.get(label, 0)):,}" for label in reads.TARGET_TYPES.values())
+    + "）"
+)
 
-screen = rows[["grid_rank", "rank", "name", "id_masked", "gender", "age", "community_name",
-               "target_label", "groups_text", "score", "reasons", "action", "survey_result",
-               "last_survey_date", "phone_masked"]]
+screen = rows[
+    [
+        "grid_rank",
+        "rank",
+        "name",
+        "id_masked",
+        "gender",
+        "age",
+        "community_name",
+        "target_label",
+        "groups_text",
+        "score",
+        "reasons",
+        "action",
+        "survey_result",
+        "last_survey_date",
+        "phone_masked",
+    ]
+]
 st.dataframe(
-    screen, hide_index=True, width="stretch", height=min(38 * (len(screen) + 1), 600),
+    screen,
+    hide_index=True,
+    width="stretch",
+    height=min(38 * (len(screen) + 1), 600),
     column_config={
         "grid_rank": st.column_config.NumberColumn("序号", width="small"),
         "rank": st.column_config.NumberColumn("全市排名", width="small"),
-        "name": "姓名", "id_masked": "身份证号", "gender": "性别", "age": "年龄",
-        "community_name": "社区/村", "target_label": "对象类型", "groups_text": "重点群体",
-        "score": st.column_config.ProgressColumn("得分", min_value=0.0, max_value=1.0,
-                                                 format="%.2f"),
+        "name": "姓名",
+        "id_masked": "身份证号",
+        "gender": "性别",
+        "age": "年龄",
+        "community_name": "社区/村",
+        "target_label": "对象类型",
+        "groups_text": "重点群体",
+        "score": st.column_config.ProgressColumn(
+            "得分", min_value=0.0, max_value=1.0, format="%.2f"
+        ),
         "reasons": st.column_config.TextColumn("推荐理由", width="large"),
-        "action": "建议措施", "survey_result": "上次走访结果",
+        "action": "建议措施",
+        "survey_result": "上次走访结果",
         "last_survey_date": st.column_config.DateColumn("上次走访", format="YYYY-MM-DD"),
         "phone_masked": "联系电话",
-    })
+    },
+)
 
 # ---------------------------------------------------------------- printable list
-place = (community_names.get(community) if community != ui.ALL else
-         street_names.get(street) if street != ui.ALL else ctx.grid_name) or ctx.grid_name
-what = (f"走访清单 {place} {ctx.as_of} 类型={reads.TARGET_TYPES.get(ttype, '全部')} "
-        f"群体={group} 最低得分={min_score}")
+place = (
+    community_names.get(community)
+    if community != ui.ALL
+    else street_names.get(street)
+    if street != ui.ALL
+    else ctx.grid_name
+) or ctx.grid_name
+what = (
+    f"走访清单 {place} {ctx.as_of} 类型={reads.TARGET_TYPES.get(ttype, '全部')} "
+    f"群体={group} 最低得分={min_score}"
+)
 
 
 def log_download() -> None:
@@ -85,8 +141,11 @@ st.download_button(
     data=lambda: ui.visit_sheet(rows, place, ctx.as_of, printed_by=ctx.scope.user),
     file_name=f"走访清单_{place}_{ctx.as_of:%Y%m%d}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    on_click=log_download, disabled=rows.empty, key="visits_download",
-    help="每次导出含姓名的清单都会记录在导出审计日志中。")
+    on_click=log_download,
+    disabled=rows.empty,
+    key="visits_download",
+    help="每次导出含姓名的清单都会记录在导出审计日志中。",
+)
 
 # ---------------------------------------------------------------- record a visit
 st.subheader("录入走访结果")
@@ -100,21 +159,28 @@ if rows.empty:
     st.stop()
 
 FORM_CHOICES = 1000  # a longer selectbox is unusable; filters narrow the list
-labels = {r.id_number: f"{r.grid_rank}. {r.name}（{r.id_masked}，{r.community_name}，"
-                       f"{r.target_label}）" for r in rows.head(FORM_CHOICES).itertuples()}
+labels = {
+    r.id_number: f"{r.grid_rank}. {r.name}（{r.id_masked}，{r.community_name}，{r.target_label}）"
+    for r in rows.head(FORM_CHOICES).itertuples()
+}
 if len(rows) > FORM_CHOICES:
     st.caption(f"下拉列表只列出前 {FORM_CHOICES} 人，其他人请先用上方筛选缩小范围。")
 with st.form("visit_form", clear_on_submit=True):
     who = st.selectbox("走访对象", list(labels), format_func=labels.get, key="visit_who")
     a, b, c = st.columns(3)
     with a:
-        survey_date = st.date_input("走访日期", value=dt.date.today(),
-                                    max_value=dt.date.today(), key="visit_date")
+        survey_date = st.date_input(
+            "走访日期", value=dt.date.today(), max_value=dt.date.today(), key="visit_date"
+        )
         result = st.selectbox("调查结果", writes.SURVEY_RESULTS, key="visit_result")
     with b:
         willingness = st.text_input("参保意愿", key="visit_willingness")
-        ability = st.selectbox("缴费能力", ("",) + writes.ABILITY_TO_PAY, key="visit_ability",
-                               format_func=lambda v: v or "（未填）")
+        ability = st.selectbox(
+            "缴费能力",
+            ("",) + writes.ABILITY_TO_PAY,
+            key="visit_ability",
+            format_func=lambda v: v or "（未填）",
+        )
     with c:
         phone = st.text_input("联系电话", key="visit_phone")
         surveyor = st.text_input("调查人", value=ctx.scope.user, key="visit_surveyor")
@@ -124,14 +190,24 @@ with st.form("visit_form", clear_on_submit=True):
 if submitted:
     try:
         with st.spinner("正在保存并更新实名库……"):
-            writes.record_visit(ctx.db, ctx.scope, who, survey_date, result,
-                               willingness=willingness, reason=reason,
-                               ability_to_pay=ability or None, phone=phone,
-                               surveyor=surveyor)
+            writes.record_visit(
+                ctx.db,
+                ctx.scope,
+                who,
+                survey_date,
+                result,
+                willingness=willingness,
+                reason=reason,
+                ability_to_pay=ability or None,
+                phone=phone,
+                surveyor=surveyor,
+            )
     except writes.VisitError as exc:
         st.error(str(exc))
     else:
         st.cache_data.clear()
-        st.session_state["visits_saved"] = (f"已保存 {labels[who].split('（')[0]} 的走访结果"
-                                            f"（{result}），实名库已更新；评分将在下次构建时更新。")
+        st.session_state["visits_saved"] = (
+            f"已保存 {labels[who].split('（')[0]} 的走访结果"
+            f"（{result}），实名库已更新；评分将在下次构建时更新。"
+        )
         st.rerun()

@@ -37,7 +37,7 @@ def make_id(n: int = 1, birth: str = "19800101", area: str = REGION, female: boo
 
 def uscc_check(first17: str) -> str:
     """GB 32100-2015: weights 3^(i) mod 31, check = (31 - sum mod 31) mod 31."""
-    total = sum(_USCC_CHARS.index(c) * (3 ** i % 31) for i, c in enumerate(first17))
+    total = sum(_USCC_CHARS.index(c) * (3**i % 31) for i, c in enumerate(first17))
     return _USCC_CHARS[(31 - total % 31) % 31]
 
 
@@ -49,8 +49,9 @@ def make_uscc(n: int = 1, area: str = REGION) -> str:
 Rows = Sequence[Sequence[object]]
 
 
-def write_csv(path: Path, rows: Rows, encoding: str = "utf-8",
-              title_rows: Iterable[str] = ()) -> Path:
+def write_csv(
+    path: Path, rows: Rows, encoding: str = "utf-8", title_rows: Iterable[str] = ()
+) -> Path:
     """A CSV of ``rows`` (header first) below optional one-cell title rows."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
@@ -62,9 +63,15 @@ def write_csv(path: Path, rows: Rows, encoding: str = "utf-8",
     return path
 
 
-def write_xlsx(path: Path, rows: Rows, title_rows: Iterable[str] = (), total_row: bool = False,
-               trailing_blank_rows: int = 0, sheet_name: str | None = None,
-               extra_sheets: dict[str, Rows] | None = None) -> Path:
+def write_xlsx(
+    path: Path,
+    rows: Rows,
+    title_rows: Iterable[str] = (),
+    total_row: bool = False,
+    trailing_blank_rows: int = 0,
+    sheet_name: str | None = None,
+    extra_sheets: dict[str, Rows] | None = None,
+) -> Path:
     """A workbook whose first sheet holds title rows, ``rows`` (header first),
     optionally a 合计 row and some blank rows written with formatting (so the
     sheet's used range reaches past the data, as hand-edited files do)."""
@@ -72,7 +79,8 @@ def write_xlsx(path: Path, rows: Rows, title_rows: Iterable[str] = (), total_row
 
     book = xlsxwriter.Workbook(str(path))
     sheets = [(sheet_name, rows, list(title_rows))] + [
-        (n, r, []) for n, r in (extra_sheets or {}).items()]
+        (n, r, []) for n, r in (extra_sheets or {}).items()
+    ]
     fmt = book.add_format({"border": 1})
     for name, data, titles in sheets:
         ws = book.add_worksheet(name)
@@ -101,9 +109,14 @@ def write_xlsx(path: Path, rows: Rows, title_rows: Iterable[str] = (), total_row
     return path
 
 
-def make_batch(root: Path, name: str, files: dict[str, Rows] | None = None,
-               as_of: str | None = "2025-06-30", region: str | None = REGION,
-               encoding: str = "utf-8") -> Path:
+def make_batch(
+    root: Path,
+    name: str,
+    files: dict[str, Rows] | None = None,
+    as_of: str | None = "2025-06-30",
+    region: str | None = REGION,
+    encoding: str = "utf-8",
+) -> Path:
     """A batch folder ``root/name`` with CSV files and a manifest.toml (unless
     both as_of and region are None)."""
     folder = root / name

@@ -18,8 +18,13 @@ import sys
 from pathlib import Path
 
 EXPORTS = (
-    ("targets",), ("kpi", "--level", "city"), ("kpi", "--level", "street"),
-    ("kpi", "--level", "community"), ("problems",), ("entities",), ("imports",),
+    ("targets",),
+    ("kpi", "--level", "city"),
+    ("kpi", "--level", "street"),
+    ("kpi", "--level", "community"),
+    ("problems",),
+    ("entities",),
+    ("imports",),
 )
 
 
@@ -29,8 +34,11 @@ def _sha(path: Path) -> str:
 
 def demo_digests(demo: Path) -> dict[str, str]:
     """sha256 of every file the demo generator wrote, by relative path."""
-    return {f"demo/{p.relative_to(demo).as_posix()}": _sha(p)
-            for p in sorted(demo.rglob("*")) if p.is_file()}
+    return {
+        f"demo/{p.relative_to(demo).as_posix()}": _sha(p)
+        for p in sorted(demo.rglob("*"))
+        if p.is_file()
+    }
 
 
 def export_digests(db: Path, work: Path) -> dict[str, str]:
@@ -60,8 +68,7 @@ def run(persons: int, seed: int, work: Path) -> dict[str, str]:
     if failed or kuomian(["build", "--db", str(db)]):
         raise RuntimeError("import or build failed")
     printed = hashlib.sha256(report.getvalue().encode("utf-8")).hexdigest()
-    return {**demo_digests(demo), "stdout/import-report.txt": printed,
-            **export_digests(db, work)}
+    return {**demo_digests(demo), "stdout/import-report.txt": printed, **export_digests(db, work)}
 
 
 def main() -> None:

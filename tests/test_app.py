@@ -20,8 +20,13 @@ from analytics import store
 from analytics.exports import export
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/overview.py", "pages/map.py", "pages/visits.py", "pages/registry.py",
-         "pages/data_import.py"]
+PAGES = [
+    "pages/overview.py",
+    "pages/map.py",
+    "pages/visits.py",
+    "pages/registry.py",
+    "pages/data_import.py",
+]
 STREET_A, STREET_B = list(STREETS)
 TIMEOUT = 60
 
@@ -83,6 +88,7 @@ def screen_text(at: AppTest) -> str:
 
 # ---------------------------------------------------------------- every page, every role
 
+
 @pytest.mark.parametrize("role", ["leader", "cadre", "bureau"])
 def test_every_page_runs_for_every_role(db: Path, role: str) -> None:
     at = ok(app(role))
@@ -90,8 +96,9 @@ def test_every_page_runs_for_every_role(db: Path, role: str) -> None:
         goto(at, page)
 
 
-def test_no_registry_says_how_to_import_and_build(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_registry_says_how_to_import_and_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KUOMIAN_DB", str(tmp_path / "none.duckdb"))
     at = ok(app("leader"))
     assert "kuomian build" in at.info[0].value
@@ -100,6 +107,7 @@ def test_no_registry_says_how_to_import_and_build(tmp_path: Path,
 
 
 # ---------------------------------------------------------------- overview
+
 
 def test_overview_metrics_equal_the_kpi_export(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "kpi.csv"
@@ -118,12 +126,16 @@ def test_overview_metrics_equal_the_kpi_export(db: Path, tmp_path: Path) -> None
 def test_overview_follows_the_date_picker(db: Path) -> None:
     at = ok(app("leader"))
     at.sidebar.selectbox(key="as_of").select_index(0).run()
-    (coverage,) = query(db, "SELECT k.coverage_rate FROM reg_kpi k JOIN registry_versions v "
-                            "USING (version) WHERE level = 'city' ORDER BY v.as_of LIMIT 1")[0]
+    (coverage,) = query(
+        db,
+        "SELECT k.coverage_rate FROM reg_kpi k JOIN registry_versions v "
+        "USING (version) WHERE level = 'city' ORDER BY v.as_of LIMIT 1",
+    )[0]
     assert {m.label: m.value for m in ok(at).metric}["参保率"] == f"{coverage:.2%}"
 
 
 # ---------------------------------------------------------------- map
+
 
 def test_map_draws_streets_and_a_street_shows_its_communities(db: Path) -> None:
     at = goto(app("leader"), "pages/map.py")
@@ -149,14 +161,19 @@ def test_map_without_boundaries_says_so_and_shows_the_table(db: Path) -> None:
 
 # ---------------------------------------------------------------- visits
 
+
 def test_cadre_visit_list_holds_only_their_grid_with_masked_ids(db: Path) -> None:
     at = goto(app("cadre", login_street=STREET_B), "pages/visits.py")
     shown = at.dataframe[0].value
-    grid = query(db, f"SELECT id_number FROM reg_targets_ranked WHERE version = (SELECT max(version) "
-                     f"FROM registry_versions) AND street_code = '{STREET_B}' ORDER BY rank")
+    grid = query(
+        db,
+        f"SELECT id_number FROM reg_targets_ranked WHERE version = (SELECT max(version) "
+        f"FROM registry_versions) AND street_code = '{STREET_B}' ORDER BY rank",
+    )
     assert len(shown) == len(grid) > 0
-    assert set(shown["community_name"]) <= {n for c, n in COMMUNITIES.items()
-                                            if c.startswith(STREET_B)}
+    assert set(shown["community_name"]) <= {
+        n for c, n in COMMUNITIES.items() if c.startswith(STREET_B)
+    }
     text = screen_text(at)
     everyone = query(db, "SELECT id_number FROM reg_persons")
     assert not any(i in text for (i,) in everyone)  # no full ID number on screen
@@ -180,8 +197,9 @@ def test_downloading_the_visit_sheet_is_logged(db: Path) -> None:
     rows = len(at.dataframe[0].value)
     at.download_button[0].click().run()
     ok(at)
-    assert app_query(db, "SELECT user_name, role, \"rows\" FROM export_audit") == [
-        ("王专干", "cadre", rows)]
+    assert app_query(db, 'SELECT user_name, role, "rows" FROM export_audit') == [
+        ("王专干", "cadre", rows)
+    ]
 
 
 def test_recording_a_visit_updates_the_list(db: Path) -> None:
@@ -200,6 +218,7 @@ def test_recording_a_visit_updates_the_list(db: Path) -> None:
 
 # ---------------------------------------------------------------- registry
 
+
 def test_registry_search_opens_a_card(db: Path) -> None:
     at = goto(app("bureau"), "pages/registry.py")
     at.text_input(key="registry_query").input("测试0").run()
@@ -217,6 +236,7 @@ def test_registry_search_stays_in_the_cadres_grid(db: Path) -> None:
 
 # ---------------------------------------------------------------- data import
 
+
 def _zip(folder: Path) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -225,14 +245,14 @@ def _zip(folder: Path) -> bytes:
     return buf.getvalue()
 
 
-def test_import_page_imports_builds_and_reports(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_page_imports_builds_and_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "fresh.duckdb"
     monkeypatch.setenv("KUOMIAN_DB", str(target))
     folders = write_batches(tmp_path / "batches")
     at = ok(app("bureau"))
-    at.file_uploader[0].set_value(
-        [(f"{f.name}.zip", _zip(f), "application/zip") for f in folders])
+    at.file_uploader[0].set_value([(f"{f.name}.zip", _zip(f), "application/zip") for f in folders])
     at.form_submit_button[0].click().run()
     ok(at)
     assert any("已导入" in s.value for s in at.success), [e.value for e in at.error]

@@ -32,8 +32,7 @@ pytestmark = pytest.mark.browser
 
 if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     # `make test` installs them; without them this is a broken setup, not a skip.
-    pytest.fail("Debian chromium and chromium-driver are needed: run `make test`",
-                pytrace=False)
+    pytest.fail("Debian chromium and chromium-driver are needed: run `make test`", pytrace=False)
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -61,10 +60,26 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The server's log goes to a file: a pipe nobody reads fills up and stalls it.
     log = (ARTIFACTS / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -91,17 +106,28 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[webdrive
     downloads = tmp_path_factory.mktemp("downloads")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1600,1100",
-                f"--user-data-dir={tmp_path_factory.mktemp('chrome-profile')}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1600,1100",
+        f"--user-data-dir={tmp_path_factory.mktemp('chrome-profile')}",
+    ):
         options.add_argument(arg)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
-                           {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     try:
         yield driver, downloads
     finally:
@@ -109,8 +135,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[webdrive
 
 
 def _wait_text(driver: webdriver.Chrome, text: str, timeout: float = 30) -> None:
-    WebDriverWait(driver, timeout).until(
-        lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
 
 
 def _settled(driver: webdriver.Chrome, quiet: float = 1.5, timeout: float = 60) -> None:
@@ -152,8 +177,11 @@ def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> 
     # A click that lands while the first run is still being drawn can be lost:
     # try the login a few times before calling it a failure.
     for _ in range(5):
-        role = next(label for label in driver.find_elements(
-            By.CSS_SELECTOR, '[data-testid="stRadio"] label') if label.text == "人社局")
+        role = next(
+            label
+            for label in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stRadio"] label')
+            if label.text == "人社局"
+        )
         role.click()
         _settled(driver)
         if "数据导入" in driver.find_element(By.TAG_NAME, "body").text:
@@ -161,8 +189,13 @@ def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> 
     _shot(driver, "0-login")
     _wait_text(driver, "数据导入", timeout=5)
 
-    pages = {"总览": "扩面增效总览", "地图": "扩面地图", "走访清单": "走访清单",
-             "实名库": "实名库", "数据导入": "数据导入"}
+    pages = {
+        "总览": "扩面增效总览",
+        "地图": "扩面地图",
+        "走访清单": "走访清单",
+        "实名库": "实名库",
+        "数据导入": "数据导入",
+    }
     for i, (title, heading) in enumerate(pages.items()):
         _open_page(driver, title)
         _wait_text(driver, heading)
@@ -173,7 +206,8 @@ def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> 
     # The map: click the first street; its communities' map appears.
     _open_page(driver, "地图")
     WebDriverWait(driver, 30).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "path.choroplethlocation"))
+        lambda d: d.find_elements(By.CSS_SELECTOR, "path.choroplethlocation")
+    )
     street = driver.find_elements(By.CSS_SELECTOR, "path.choroplethlocation")[0]
     ActionChains(driver).move_to_element(street).click().perform()
     _settled(driver)
@@ -182,8 +216,9 @@ def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> 
 
     # The visit list: download the printable sheet and read it.
     _open_page(driver, "走访清单")
-    button = WebDriverWait(driver, 30).until(ec.element_to_be_clickable(
-        (By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button')))
+    button = WebDriverWait(driver, 30).until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button'))
+    )
     button.click()
     deadline = time.time() + 30
     files: list[Path] = []
@@ -201,7 +236,7 @@ def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> 
     assert {"走访日期", "结果", "签名"} <= {str(c) for c in header}
     assert sheet.page_setup.orientation == "landscape"
     assert str(sheet.page_setup.paperSize) == "9"  # A4
-    data_rows = [row for row in cells[cells.index(header) + 1:] if row and row[0] is not None]
+    data_rows = [row for row in cells[cells.index(header) + 1 :] if row and row[0] is not None]
     assert len(data_rows) > 0
     # ID numbers are masked on the printed list too.
     assert all("*" in str(row[[str(c) for c in header].index("身份证号")]) for row in data_rows)
@@ -213,6 +248,7 @@ def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> 
         if message["method"] == "Network.requestWillBeSent":
             url = message["params"]["request"]["url"]
             if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.startswith(
-                    (app_url, app_url.replace("http", "ws"))):
+                (app_url, app_url.replace("http", "ws"))
+            ):
                 hosts.add(url.split("/")[2])
     assert not hosts, f"requests left this machine: {sorted(hosts)}"

@@ -34,8 +34,9 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert kuomian(["build", "--db", str(db)]) == 0
     con = duckdb.connect(str(db), read_only=True)
     # The first build already learns from the snapshots it makes of earlier dates.
-    assert con.execute("SELECT model FROM registry_versions ORDER BY version DESC LIMIT 1"
-                       ).fetchall()[0][0] in ("hgb", "logistic")
+    assert con.execute(
+        "SELECT model FROM registry_versions ORDER BY version DESC LIMIT 1"
+    ).fetchall()[0][0] in ("hgb", "logistic")
     con.close()
     dates = sorted(p.name for p in demo.iterdir() if not p.name.startswith("."))
     return {"root": root, "demo": demo, "db": db, "truth": demo / ".truth", "dates": dates}
@@ -49,12 +50,18 @@ def _export(region: dict, *args: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- import
 
+
 def test_import_accounting_equals_the_generators_truth_file_by_file(region: dict) -> None:
     mine = _export(region, "imports")
     truth = pd.read_csv(region["truth"] / "accounting.csv", dtype=str)
     cols = ["read", "accepted", "duplicates", "problems", "warnings"]
-    merged = truth.merge(mine[mine["kind"] != "boundaries"], on=["batch", "source_file"],
-                         how="outer", suffixes=("_truth", "_ours"), indicator=True)
+    merged = truth.merge(
+        mine[mine["kind"] != "boundaries"],
+        on=["batch", "source_file"],
+        how="outer",
+        suffixes=("_truth", "_ours"),
+        indicator=True,
+    )
     assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
     for c in cols:
         bad = merged[merged[f"{c}_truth"].astype(int) != merged[f"{c}_ours"].astype(int)]
@@ -69,15 +76,21 @@ def test_problem_rows_equal_the_generators_truth_row_by_row(region: dict) -> Non
     ours = set()
     for d in region["dates"]:
         frame = _export(region, "problems", "--as-of", d)
-        ours |= {(r.batch, r.source_file, int(r.row_number), r.reason, r.severity)
-                 for r in frame.itertuples() if r.kind != "boundaries"}
+        ours |= {
+            (r.batch, r.source_file, int(r.row_number), r.reason, r.severity)
+            for r in frame.itertuples()
+            if r.kind != "boundaries"
+        }
     truth = pd.read_csv(region["truth"] / "problems.csv", dtype=str)
-    expected = {(r.batch, r.source_file, int(r.row_number), r.reason, r.severity)
-                for r in truth.itertuples()}
+    expected = {
+        (r.batch, r.source_file, int(r.row_number), r.reason, r.severity)
+        for r in truth.itertuples()
+    }
     assert ours == expected
 
 
 # ---------------------------------------------------------------- KPIs
+
 
 @pytest.mark.parametrize("level", ["city", "street"])
 def test_kpis_equal_the_generators_truth_at_every_date(region: dict, level: str) -> None:
@@ -95,12 +108,16 @@ def test_kpis_equal_the_generators_truth_at_every_date(region: dict, level: str)
 
 # ---------------------------------------------------------------- ranking
 
+
 def _history(region: dict) -> m.History:
     con = duckdb.connect(str(region["db"]), read_only=True)
     try:
         latest = con.execute("SELECT max(as_of) FROM registry_versions").fetchall()[0][0]
-        current = con.execute("SELECT p.* FROM reg_persons p JOIN registry_versions v "
-                              "USING (version) WHERE v.as_of = ?", [latest]).df()
+        current = con.execute(
+            "SELECT p.* FROM reg_persons p JOIN registry_versions v "
+            "USING (version) WHERE v.as_of = ?",
+            [latest],
+        ).df()
         return m.load_history(con, latest, current)
     finally:
         con.close()
@@ -126,11 +143,14 @@ def test_no_feature_comes_from_the_outcome_period(region: dict) -> None:
     first_pair = before["start"] == history.snapshots[0][0]
     after = m.training_pairs(m.History(scrambled))
     features = [c for c in m.NUMERIC + ["street", "target_type"] if c != "lapse_quarters"]
-    pd.testing.assert_frame_equal(before.loc[first_pair, features].reset_index(drop=True),
-                                  after.loc[after["start"] == history.snapshots[0][0],
-                                            features].reset_index(drop=True))
-    assert (before.loc[first_pair, "y"].to_numpy() == after.loc[
-        after["start"] == history.snapshots[0][0], "y"].to_numpy()).all()
+    pd.testing.assert_frame_equal(
+        before.loc[first_pair, features].reset_index(drop=True),
+        after.loc[after["start"] == history.snapshots[0][0], features].reset_index(drop=True),
+    )
+    assert (
+        before.loc[first_pair, "y"].to_numpy()
+        == after.loc[after["start"] == history.snapshots[0][0], "y"].to_numpy()
+    ).all()
 
 
 def test_scores_are_calibrated_on_the_held_out_date(region: dict) -> None:
@@ -138,8 +158,11 @@ def test_scores_are_calibrated_on_the_held_out_date(region: dict) -> None:
     within 0.03 of the observed rate and the expected calibration error over ten
     bins is below 0.06 (a few hundred held-out targets in this small region)."""
     con = duckdb.connect(str(region["db"]), read_only=True)
-    report = json.loads(con.execute("SELECT report FROM model_reports ORDER BY version DESC "
-                                    "LIMIT 1").fetchall()[0][0])
+    report = json.loads(
+        con.execute("SELECT report FROM model_reports ORDER BY version DESC LIMIT 1").fetchall()[0][
+            0
+        ]
+    )
     con.close()
     chosen = report["models"][report["chosen"]]
     bins = chosen["calibration"]
@@ -155,8 +178,12 @@ def test_scores_are_calibrated_on_the_held_out_date(region: dict) -> None:
 def test_reasons_cite_only_what_the_person_has(region: dict) -> None:
     targets = _export(region, "targets")
     con = duckdb.connect(str(region["db"]), read_only=True)
-    persons = con.execute("""SELECT p.* FROM reg_persons p WHERE version =
-        (SELECT max(version) FROM registry_versions)""").df().set_index("id_number")
+    persons = (
+        con.execute("""SELECT p.* FROM reg_persons p WHERE version =
+        (SELECT max(version) FROM registry_versions)""")
+        .df()
+        .set_index("id_number")
+    )
     evidence = con.execute("""SELECT id_number, group_no, detail FROM reg_evidence WHERE version =
         (SELECT max(version) FROM registry_versions)""").df()
     con.close()
@@ -175,8 +202,11 @@ def test_reasons_cite_only_what_the_person_has(region: dict) -> None:
             elif reason.startswith("上次走访："):
                 assert reason == f"上次走访：{p['survey_result']}"
             elif reason.startswith("年收入约"):
-                assert pd.notna(p["annual_income"]) or pd.notna(p["platform_income"]) or \
-                    pd.notna(p["migrant_income"])
+                assert (
+                    pd.notna(p["annual_income"])
+                    or pd.notna(p["platform_income"])
+                    or pd.notna(p["migrant_income"])
+                )
             elif reason.startswith("居民养老保险缴费档次"):
                 assert int(re.findall(r"\d+", reason)[0]) == round(p["residents_grade"])
             elif reason.startswith("缴费能力"):
@@ -189,8 +219,8 @@ def test_reasons_cite_only_what_the_person_has(region: dict) -> None:
 
 
 def test_build_and_export_twice_give_identical_targets(region: dict) -> None:
-    first = (region["root"] / "targets-1.csv")
-    second = (region["root"] / "targets-2.csv")
+    first = region["root"] / "targets-1.csv"
+    second = region["root"] / "targets-2.csv"
     db = str(region["db"])
     assert kuomian(["build", "--db", db]) == 0
     assert kuomian(["export", "targets", "--db", db, "--out", str(first)]) == 0

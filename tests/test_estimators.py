@@ -25,40 +25,46 @@ ESTIMATORS = [
     pytest.param(lambda: LogisticModel(C=0.3), id="logistic"),
     pytest.param(lambda: BoostedModel(extra=("treated",), max_iter=50), id="hgb"),
 ]
-FITTED = {"prior": {"classes_"}, "logistic": {"models_", "classes_"},
-          "hgb": {"columns_", "streets_", "clf_", "classes_"}}
+FITTED = {
+    "prior": {"classes_"},
+    "logistic": {"models_", "classes_"},
+    "hgb": {"columns_", "streets_", "clf_", "classes_"},
+}
 
 
 def _persons(n: int = 360, seed: int = 7) -> pd.DataFrame:
     """A hand-made frame of targets with the reg_persons columns features read."""
     rng = np.random.default_rng(seed)
     income = rng.choice([np.nan, 30_000.0, 80_000.0, 150_000.0], n)
-    return pd.DataFrame({
-        "id_number": [f"P{i:05d}" for i in range(n)],
-        "target_type": [TYPES[i % 3] for i in range(n)],
-        "age": rng.integers(18, 70, n),
-        "gender": rng.choice(["男", "女"], n),
-        "urban": rng.random(n) < 0.5,
-        "in_hukou": rng.random(n) < 0.8,
-        "in_residence": rng.random(n) < 0.7,
-        "insured_elsewhere": rng.random(n) < 0.1,
-        "residents_grade": rng.choice([np.nan, 200.0, 500.0, 1000.0], n),
-        "annual_income": income,
-        "platform_income": rng.choice([np.nan, 3000.0], n),
-        "migrant_income": np.nan,
-        "properties": rng.integers(0, 3, n),
-        "vehicles": rng.integers(0, 2, n),
-        "platform_months": rng.integers(0, 12, n),
-        "migrant_months": 0,
-        "live_entities": rng.integers(0, 2, n),
-        "entity_employees": rng.integers(0, 20, n),
-        "visits": rng.integers(0, 4, n),
-        "ability_to_pay": rng.choice(["强", "一般", "弱", None], n),
-        "groups": [sorted(set(rng.integers(1, 9, rng.integers(0, 3)).tolist()))
-                   for _ in range(n)],
-        "survey_result": rng.choice([*SURVEY_RESULTS, None], n),
-        "street_code": rng.choice(["330102001", "330102002", "330102003"], n),
-    })
+    return pd.DataFrame(
+        {
+            "id_number": [f"P{i:05d}" for i in range(n)],
+            "target_type": [TYPES[i % 3] for i in range(n)],
+            "age": rng.integers(18, 70, n),
+            "gender": rng.choice(["男", "女"], n),
+            "urban": rng.random(n) < 0.5,
+            "in_hukou": rng.random(n) < 0.8,
+            "in_residence": rng.random(n) < 0.7,
+            "insured_elsewhere": rng.random(n) < 0.1,
+            "residents_grade": rng.choice([np.nan, 200.0, 500.0, 1000.0], n),
+            "annual_income": income,
+            "platform_income": rng.choice([np.nan, 3000.0], n),
+            "migrant_income": np.nan,
+            "properties": rng.integers(0, 3, n),
+            "vehicles": rng.integers(0, 2, n),
+            "platform_months": rng.integers(0, 12, n),
+            "migrant_months": 0,
+            "live_entities": rng.integers(0, 2, n),
+            "entity_employees": rng.integers(0, 20, n),
+            "visits": rng.integers(0, 4, n),
+            "ability_to_pay": rng.choice(["强", "一般", "弱", None], n),
+            "groups": [
+                sorted(set(rng.integers(1, 9, rng.integers(0, 3)).tolist())) for _ in range(n)
+            ],
+            "survey_result": rng.choice([*SURVEY_RESULTS, None], n),
+            "street_code": rng.choice(["330102001", "330102002", "330102003"], n),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,14 +150,22 @@ def test_logistic_keeps_the_prior_for_a_type_with_too_few_rows(data) -> None:
 def test_features_cover_the_contracts_survey_results_in_a_pinned_order() -> None:
     contract = set(load_sources().values["survey_result"].values())
     assert sorted(SURVEY_RESULTS) == sorted(contract)
-    assert [f"survey_{i}" for i in range(len(SURVEY_RESULTS))] == NUMERIC[-len(SURVEY_RESULTS):]
+    assert [f"survey_{i}" for i in range(len(SURVEY_RESULTS))] == NUMERIC[-len(SURVEY_RESULTS) :]
 
 
 def test_exports_and_the_light_modules_do_not_load_scikit_learn() -> None:
-    code = ("import sys, analytics.exports, analytics.ranking, analytics.ranking.prior, "
-            "analytics.ranking.history, analytics.ranking.actions; "
-            "print('sklearn' in sys.modules)")
+    code = (
+        "import sys, analytics.exports, analytics.ranking, analytics.ranking.prior, "
+        "analytics.ranking.history, analytics.ranking.actions; "
+        "print('sklearn' in sys.modules)"
+    )
     root = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert out.stdout.strip() == "False"

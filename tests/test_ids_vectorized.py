@@ -35,12 +35,22 @@ def test_normalize_ids_checks_real_birth_dates() -> None:
     leap = "11010520000229002"  # 2000 was a leap year
     common = "11010519000229002"  # 1900 was not
     assert normalize_ids([leap + id_check_digit(leap), common + id_check_digit(common)]) == [
-        leap + id_check_digit(leap), None]
+        leap + id_check_digit(leap),
+        None,
+    ]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from(
-    list("ab1２３ＸＹ　 \t张三,，-\r\n") + ["\u00a0", "\ufeff", "\u200b"]), max_size=12),
-    max_size=30))
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                list("ab1２３ＸＹ　 \t张三,，-\r\n") + ["\u00a0", "\ufeff", "\u200b"]
+            ),
+            max_size=12,
+        ),
+        max_size=30,
+    )
+)
 def test_clean_column_agrees_with_clean(values: list[str]) -> None:
     assert list(clean_column(values)) == [clean(v) for v in values]

@@ -15,8 +15,11 @@ from analytics.cli import main
 @pytest.fixture
 def loaded_db(db: Path, batches: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """A database holding one good batch for the same date as the bad ones."""
-    good = make_batch(batches, "good", {"户籍人口.csv": hukou_rows(3),
-                                        "低保.csv": [["身份证号", "姓名"], [make_id(1), "张1"]]})
+    good = make_batch(
+        batches,
+        "good",
+        {"户籍人口.csv": hukou_rows(3), "低保.csv": [["身份证号", "姓名"], [make_id(1), "张1"]]},
+    )
     assert main(["import", str(good), "--db", str(db)]) == 0
     capsys.readouterr()
     return db
@@ -40,8 +43,9 @@ def bad_batch(batches: Path, name: str = "bad") -> Path:
     return make_batch(batches, name, {"低保.csv": [["身份证号", "姓名"], [make_id(2), "张2"]]})
 
 
-def test_missing_required_column_names_file_field_and_accepted_headers(loaded_db, batches,
-                                                                       capsys, dump):
+def test_missing_required_column_names_file_field_and_accepted_headers(
+    loaded_db, batches, capsys, dump
+):
     folder = bad_batch(batches)
     write_csv(folder / "户籍人口.csv", [["身份证号", "姓名", "性别"], [make_id(1), "张1", "男"]])
     line = run_rejected(loaded_db, capsys, dump, folder)
@@ -50,12 +54,13 @@ def test_missing_required_column_names_file_field_and_accepted_headers(loaded_db
         assert header in line
 
 
-def test_missing_required_column_below_title_rows_is_still_named(loaded_db, batches, capsys,
-                                                                 dump):
+def test_missing_required_column_below_title_rows_is_still_named(loaded_db, batches, capsys, dump):
     folder = bad_batch(batches)
-    write_csv(folder / "养老保险参保.csv", [["身份证号", "险种", "参保地"],
-                                       [make_id(1), "城乡居民", "530181"]],
-              title_rows=["参保人员名单"])
+    write_csv(
+        folder / "养老保险参保.csv",
+        [["身份证号", "险种", "参保地"], [make_id(1), "城乡居民", "530181"]],
+        title_rows=["参保人员名单"],
+    )
     line = run_rejected(loaded_db, capsys, dump, folder)
     assert "养老保险参保.csv" in line and "status" in line
     assert "参保状态" in line and "缴费状态" in line
@@ -85,8 +90,9 @@ def test_unknown_kind_names_the_file_and_the_kinds_it_could_be(loaded_db, batche
 def test_headers_fitting_two_kinds_equally_name_both(loaded_db, batches, capsys, dump):
     folder = bad_batch(batches)
     # 社区编码 is an address-code header of both 户籍人口 and 居住证.
-    write_csv(folder / "名单.csv", [["身份证号", "姓名", "社区编码"],
-                                  [make_id(1), "张1", "530181001001"]])
+    write_csv(
+        folder / "名单.csv", [["身份证号", "姓名", "社区编码"], [make_id(1), "张1", "530181001001"]]
+    )
     line = run_rejected(loaded_db, capsys, dump, folder)
     assert "名单.csv" in line and "hukou" in line and "residence" in line
 
@@ -104,8 +110,9 @@ def test_binary_junk_csv_without_nul_bytes_is_rejected(loaded_db, batches, capsy
     assert "户籍人口.csv" in run_rejected(loaded_db, capsys, dump, folder)
 
 
-def test_second_bad_batch_of_one_command_leaves_the_database_unchanged(loaded_db, batches,
-                                                                       capsys, dump):
+def test_second_bad_batch_of_one_command_leaves_the_database_unchanged(
+    loaded_db, batches, capsys, dump
+):
     first = make_batch(batches, "2025Q3", {"户籍人口.csv": hukou_rows(2)}, as_of=None)
     second = bad_batch(batches, "2025Q4")
     (second / "manifest.toml").unlink()
@@ -115,17 +122,26 @@ def test_second_bad_batch_of_one_command_leaves_the_database_unchanged(loaded_db
 
 
 def test_batch_for_another_region_is_rejected(loaded_db, batches, capsys, dump):
-    folder = make_batch(batches, "other", {"户籍人口.csv": [
-        ["身份证号", "姓名", "户籍地址编码"], [make_id(1, area="110105"), "张1", "110105001001"]]},
-        region="110105")
+    folder = make_batch(
+        batches,
+        "other",
+        {
+            "户籍人口.csv": [
+                ["身份证号", "姓名", "户籍地址编码"],
+                [make_id(1, area="110105"), "张1", "110105001001"],
+            ]
+        },
+        region="110105",
+    )
     line = run_rejected(loaded_db, capsys, dump, folder)
     assert "530181" in line and "110105" in line
 
 
 def test_manifest_date_that_is_not_a_date_is_rejected(loaded_db, batches, capsys, dump):
     folder = bad_batch(batches)
-    (folder / "manifest.toml").write_text('as_of = "六月底"\nregion_code = "530181"\n',
-                                          encoding="utf-8")
+    (folder / "manifest.toml").write_text(
+        'as_of = "六月底"\nregion_code = "530181"\n', encoding="utf-8"
+    )
     assert "as_of" in run_rejected(loaded_db, capsys, dump, folder)
 
 
@@ -141,13 +157,18 @@ def test_missing_batch_folder_is_rejected(loaded_db, batches, capsys, dump):
 
 
 def test_good_batch_prints_one_report_line_per_file(db, batches, capsys):
-    folder = make_batch(batches, "good", {"户籍人口.csv": hukou_rows(2),
-                                          "低保.csv": [["身份证号", "姓名"], [make_id(1), "张1"]]})
+    folder = make_batch(
+        batches,
+        "good",
+        {"户籍人口.csv": hukou_rows(2), "低保.csv": [["身份证号", "姓名"], [make_id(1), "张1"]]},
+    )
     assert main(["import", str(folder), "--db", str(db)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[0] == "batch,as_of,source_file,kind,read,accepted,duplicates,problems,warnings"
-    assert sorted(out[1:]) == ["good,2025-06-30,低保.csv,dibao,1,1,0,0,0",
-                               "good,2025-06-30,户籍人口.csv,hukou,2,2,0,0,0"]
+    assert sorted(out[1:]) == [
+        "good,2025-06-30,低保.csv,dibao,1,1,0,0,0",
+        "good,2025-06-30,户籍人口.csv,hukou,2,2,0,0,0",
+    ]
 
 
 def test_rejected_import_into_a_new_database_leaves_no_rows(new_db_path, batches, capsys, dump):

@@ -65,6 +65,7 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 # ---------------------------------------------------------------- layout
 
+
 def test_pipeline_lists_every_step_file_once_in_the_order_of_its_number() -> None:
     listed = [s.file for s in PIPELINE if isinstance(s, SqlStep)]
     on_disk = sorted(p.name for p in STEPS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
@@ -98,19 +99,26 @@ def test_event_kinds_come_from_the_sources_event_flag() -> None:
 
 # ---------------------------------------------------------------- runner
 
+
 def test_broken_step_file_raises_build_error_naming_it_and_keeps_registry(
-        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = _copy(built, tmp_path)
     steps = tmp_path / "steps"
     shutil.copytree(STEPS_DIR, steps, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     broken = steps / "300_mart_persons.sql"
-    broken.write_text(broken.read_text(encoding="utf-8").replace("FROM int_population pop",
-                                                                 "FROM int_populaton pop"),
-                      encoding="utf-8")
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace(
+            "FROM int_population pop", "FROM int_populaton pop"
+        ),
+        encoding="utf-8",
+    )
     con = duckdb.connect(str(db), read_only=True)
-    before = (store.get_meta(con, "current_version"),
-              con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
-              con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall())
+    before = (
+        store.get_meta(con, "current_version"),
+        con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
+        con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall(),
+    )
     con.close()
     monkeypatch.setattr(build, "STEPS_DIR", steps)
 
@@ -123,15 +131,18 @@ def test_broken_step_file_raises_build_error_naming_it_and_keeps_registry(
     assert "int_populaton" in message
     assert not isinstance(err.value, duckdb.Error)
     con = duckdb.connect(str(db), read_only=True)
-    after = (store.get_meta(con, "current_version"),
-             con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
-             con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall())
+    after = (
+        store.get_meta(con, "current_version"),
+        con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
+        con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall(),
+    )
     con.close()
     assert after == before
 
 
-def test_debug_prints_every_step_with_rows(built: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_debug_prints_every_step_with_rows(
+    built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = _copy(built, tmp_path)
     build_registry(db, debug=True, as_of=dt.date(2025, 6, 30))
     printed = capsys.readouterr().err
@@ -142,19 +153,27 @@ def test_debug_prints_every_step_with_rows(built: Path, tmp_path: Path,
 
 # ---------------------------------------------------------------- configuration
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("[groups]\nincome_treshold = 50000\n", "groups.income_treshold"),
-    ("[goals.2025]\ncoverag = 0.9\n", "goals.2025.coverag"),
-])
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[groups]\nincome_treshold = 50000\n", "groups.income_treshold"),
+        ("[goals.2025]\ncoverag = 0.9\n", "goals.2025.coverag"),
+    ],
+)
 def test_unknown_key_in_override_is_config_error_naming_key_and_file(
-        tmp_path: Path, text: str, key: str) -> None:
+    tmp_path: Path, text: str, key: str
+) -> None:
     path = _config(tmp_path, text)
-    with pytest.raises(ConfigError, match=rf"unknown key {re.escape(key)} in {re.escape(str(path))}"):
+    with pytest.raises(
+        ConfigError, match=rf"unknown key {re.escape(key)} in {re.escape(str(path))}"
+    ):
         load_config(path)
 
 
-def test_unknown_key_via_environment_is_config_error(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_key_via_environment_is_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _config(tmp_path, "regin_code = '530181'\n")
     monkeypatch.setenv("KUOMIAN_CONFIG", str(path))
     with pytest.raises(ConfigError, match="unknown key regin_code in"):
@@ -168,16 +187,19 @@ def test_a_goal_year_may_be_added(tmp_path: Path) -> None:
 
 def test_missing_contract_goal_year_is_build_error(imported: Path, tmp_path: Path) -> None:
     cfg = load_config()
-    cfg = type(cfg)(cfg.region_code, cfg.region_name, (cfg.goal(2025),), cfg.groups,
-                    cfg.sources_extend)
+    cfg = type(cfg)(
+        cfg.region_code, cfg.region_name, (cfg.goal(2025),), cfg.groups, cfg.sources_extend
+    )
     with pytest.raises(BuildError, match="2035"):
         build_registry(_copy(imported, tmp_path), config=cfg)
 
 
 # ---------------------------------------------------------------- goals
 
+
 def test_2030_goal_adds_its_gap_columns_at_the_end_of_the_kpi_export(
-        built: Path, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: Path, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plain = tmp_path / "plain.csv"
     exports.export("kpi", built, plain, level="community")
     db = _copy(imported, tmp_path)
@@ -194,16 +216,22 @@ def test_2030_goal_adds_its_gap_columns_at_the_end_of_the_kpi_export(
         cell = dict(zip(head, row, strict=True))
         legal, insured = int(cell["legal_population"]), int(cell["insured"])
         contributors, employees = int(cell["contributors"]), int(cell["employee_contributors"])
-        assert int(cell["coverage_gap_2030"]) == max(0, math.ceil(Decimal("0.955") * legal - insured))
+        assert int(cell["coverage_gap_2030"]) == max(
+            0, math.ceil(Decimal("0.955") * legal - insured)
+        )
         assert int(cell["structure_gap_2030"]) == max(
-            0, math.ceil(Decimal("0.41") * contributors - employees))
+            0, math.ceil(Decimal("0.41") * contributors - employees)
+        )
     assert any(int(r[head.index("coverage_gap_2030")]) > 0 for r in got[1:])
 
     con = duckdb.connect(str(db), read_only=True)
     try:
         version, _ = version_for(con)
-        assert goals_of(con, version) == (Goal(2025, 0.95, 0.30), Goal(2030, 0.955, 0.41),
-                                          Goal(2035, 0.96, 0.50))
+        assert goals_of(con, version) == (
+            Goal(2025, 0.95, 0.30),
+            Goal(2030, 0.955, 0.41),
+            Goal(2035, 0.96, 0.50),
+        )
     finally:
         con.close()
 
@@ -239,18 +267,25 @@ def test_goals_are_stored_with_each_version(built: Path) -> None:
         con.close()
 
 
-@pytest.mark.parametrize(("rate", "goal", "met"), [
-    (0.95, 0.95, True), (0.96, 0.95, True), (0.9499999, 0.95, False), (None, 0.95, False),
-    (float("nan"), 0.95, False), (0.0, 0.3, False),
-])
+@pytest.mark.parametrize(
+    ("rate", "goal", "met"),
+    [
+        (0.95, 0.95, True),
+        (0.96, 0.95, True),
+        (0.9499999, 0.95, False),
+        (None, 0.95, False),
+        (float("nan"), 0.95, False),
+        (0.0, 0.3, False),
+    ],
+)
 def test_goal_met_means_a_rate_at_or_above_the_goal(rate, goal, met) -> None:
     assert goal_met(rate, goal) is met
 
 
 # ---------------------------------------------------------------- read functions
 
-def test_problems_frame_holds_the_rows_of_the_problems_export(built: Path,
-                                                              tmp_path: Path) -> None:
+
+def test_problems_frame_holds_the_rows_of_the_problems_export(built: Path, tmp_path: Path) -> None:
     out = tmp_path / "problems.csv"
     n = exports.export("problems", built, out)
     con = store.connect(built, read_only=True)

@@ -60,92 +60,164 @@ C31, C32 = S3 + "001", S3 + "002"  # neither street nor communities in the divis
 ADULT = "1985-05-05"
 BIRTHS: dict[str, tuple[str, bool]] = {
     # C11
-    "A16": ("2009-06-30", False),        # 16 exactly on D
-    "A15": ("2009-07-01", True),         # one day short of 16 on D
-    "STU": ("2005-03-03", False),        # full-time student (student kind in B)
-    "INM_REL": (ADULT, False),           # released 2025-06-29, before D: not serving
-    "INM_ON_D": (ADULT, False),          # release 2025-06-30 = D: not *before* D, still serving
-    "INM_LATER": (ADULT, False),         # release 2026-01-01: serving
-    "INM_NODATE": (ADULT, False),        # no release date: serving
-    "DEAD_A": (ADULT, True),             # in death of batch A, death_date 2026-01-01 (!)
-    "DEAD_B": (ADULT, False),            # in death of batch B, no death_date
-    "DEAD_HK": (ADULT, False),           # 户籍 status 死亡
-    "MOVED": (ADULT, True),              # 户籍 status 迁出 in B (正常 in A)
-    "BOTH": (ADULT, False),              # 户籍 C11 and 居住证 C21: 户籍 wins
-    "ELSEWHERE": (ADULT, True),          # only enrollment is in another county
-    "SUSP": (ADULT, False),              # residents' scheme suspended only -> resume
-    "SUSP_ELSE": (ADULT, True),          # suspended here, contributing elsewhere
-    "DRAW": ("1955-03-01", False),       # drawing a pension, income 80000
-    "DRAW2": ("1960-01-15", True),       # drawing (employee) + contributing (residents)
-    "DUP": (ADULT, False),               # contributing in two schemes (duplicate)
-    "DUP_REG": (ADULT, True),            # residents' scheme contributing in two regions
+    "A16": ("2009-06-30", False),  # 16 exactly on D
+    "A15": ("2009-07-01", True),  # one day short of 16 on D
+    "STU": ("2005-03-03", False),  # full-time student (student kind in B)
+    "INM_REL": (ADULT, False),  # released 2025-06-29, before D: not serving
+    "INM_ON_D": (ADULT, False),  # release 2025-06-30 = D: not *before* D, still serving
+    "INM_LATER": (ADULT, False),  # release 2026-01-01: serving
+    "INM_NODATE": (ADULT, False),  # no release date: serving
+    "DEAD_A": (ADULT, True),  # in death of batch A, death_date 2026-01-01 (!)
+    "DEAD_B": (ADULT, False),  # in death of batch B, no death_date
+    "DEAD_HK": (ADULT, False),  # 户籍 status 死亡
+    "MOVED": (ADULT, True),  # 户籍 status 迁出 in B (正常 in A)
+    "BOTH": (ADULT, False),  # 户籍 C11 and 居住证 C21: 户籍 wins
+    "ELSEWHERE": (ADULT, True),  # only enrollment is in another county
+    "SUSP": (ADULT, False),  # residents' scheme suspended only -> resume
+    "SUSP_ELSE": (ADULT, True),  # suspended here, contributing elsewhere
+    "DRAW": ("1955-03-01", False),  # drawing a pension, income 80000
+    "DRAW2": ("1960-01-15", True),  # drawing (employee) + contributing (residents)
+    "DUP": (ADULT, False),  # contributing in two schemes (duplicate)
+    "DUP_REG": (ADULT, True),  # residents' scheme contributing in two regions
     # C12
-    "G1_OK": (ADULT, False),             # operator, entity 存续 + tax 正常
-    "G1_CANCEL": (ADULT, True),          # operator of 注销 and 吊销 entities (tax 正常)
-    "G1_TAXBAD": (ADULT, False),         # operator: tax 非正常; another with no tax record
-    "G3_OK": (ADULT, False),             # employment_start 2024-12-31 (+6 months = 2025-06-30)
-    "G3_SHORT": (ADULT, True),           # employment_start 2025-01-01 (+6 months = 2025-07-01)
-    "G3_MEND": (ADULT, False),           # in A only: 2024-08-31 (+6 months = 2025-02-28)
-    "G3_LATE_A": (ADULT, True),          # in A only: 2024-09-01 (+6 months = 2025-03-01)
-    "G4_OK": (ADULT, False),             # 外卖骑手
-    "G4_OTHER": (ADULT, True),           # 主播: not one of the four occupations
-    "G5_FREE": (ADULT, False),           # 律师 自由职业
-    "G5_FULL": (ADULT, True),            # 律师 专职: not a freelancer
-    "G6_AT": (ADULT, False),             # annual income 60000 (in A only)
-    "G6_BELOW": (ADULT, True),           # annual income 59999.99 (in A only)
-    "RES_PLAIN1": (ADULT, False),        # residents' contributor, no group
-    "RES_PLAIN2": (ADULT, True),         # residents' contributor, no group
+    "G1_OK": (ADULT, False),  # operator, entity 存续 + tax 正常
+    "G1_CANCEL": (ADULT, True),  # operator of 注销 and 吊销 entities (tax 正常)
+    "G1_TAXBAD": (ADULT, False),  # operator: tax 非正常; another with no tax record
+    "G3_OK": (ADULT, False),  # employment_start 2024-12-31 (+6 months = 2025-06-30)
+    "G3_SHORT": (ADULT, True),  # employment_start 2025-01-01 (+6 months = 2025-07-01)
+    "G3_MEND": (ADULT, False),  # in A only: 2024-08-31 (+6 months = 2025-02-28)
+    "G3_LATE_A": (ADULT, True),  # in A only: 2024-09-01 (+6 months = 2025-03-01)
+    "G4_OK": (ADULT, False),  # 外卖骑手
+    "G4_OTHER": (ADULT, True),  # 主播: not one of the four occupations
+    "G5_FREE": (ADULT, False),  # 律师 自由职业
+    "G5_FULL": (ADULT, True),  # 律师 专职: not a freelancer
+    "G6_AT": (ADULT, False),  # annual income 60000 (in A only)
+    "G6_BELOW": (ADULT, True),  # annual income 59999.99 (in A only)
+    "RES_PLAIN1": (ADULT, False),  # residents' contributor, no group
+    "RES_PLAIN2": (ADULT, True),  # residents' contributor, no group
     # C21
-    "G7_DIS1": (ADULT, False),           # disability 一级 + income 80000 (group 6)
-    "G7_DIS2": (ADULT, True),            # disability 二级 + 网约车司机 (group 4)
-    "G7_DIS3": (ADULT, False),           # disability 三级: not group 7
-    "G7_DIBAO": (ADULT, True),           # dibao in B
-    "G7_TEKUN": (ADULT, False),          # tekun
-    "G7_FANPIN": (ADULT, True),          # fanpin + 民办学校教职工 (group 8)
-    "G7_DIBAO_A": (ADULT, False),        # dibao in A only (B's dibao replaces A's)
-    "G2_LANDLESS": (ADULT, True),        # landless
-    "G2_CADRE": (ADULT, False),          # 村社区干部, residents' contributor
-    "G2_DOCTOR": (ADULT, True),          # 乡村医生
-    "G8_GRAD": (ADULT, False),           # 基层服务项目高校毕业生, residents' contributor
-    "G8_STAFF": (ADULT, True),           # 机关事业单位编外人员
-    "ENROLL_MULTI": (ADULT, False),      # 快递员 + landless
-    "RES_ONLY": (ADULT, True),           # 居住证 only, C21
-    "TERM": (ADULT, False),              # 终止参保 only: not insured
-    "G5_PART": (ADULT, True),            # 律师 专职 and 导游 兼职
-    "G5_INDIV": (ADULT, False),          # 导游 个体
+    "G7_DIS1": (ADULT, False),  # disability 一级 + income 80000 (group 6)
+    "G7_DIS2": (ADULT, True),  # disability 二级 + 网约车司机 (group 4)
+    "G7_DIS3": (ADULT, False),  # disability 三级: not group 7
+    "G7_DIBAO": (ADULT, True),  # dibao in B
+    "G7_TEKUN": (ADULT, False),  # tekun
+    "G7_FANPIN": (ADULT, True),  # fanpin + 民办学校教职工 (group 8)
+    "G7_DIBAO_A": (ADULT, False),  # dibao in A only (B's dibao replaces A's)
+    "G2_LANDLESS": (ADULT, True),  # landless
+    "G2_CADRE": (ADULT, False),  # 村社区干部, residents' contributor
+    "G2_DOCTOR": (ADULT, True),  # 乡村医生
+    "G8_GRAD": (ADULT, False),  # 基层服务项目高校毕业生, residents' contributor
+    "G8_STAFF": (ADULT, True),  # 机关事业单位编外人员
+    "ENROLL_MULTI": (ADULT, False),  # 快递员 + landless
+    "RES_ONLY": (ADULT, True),  # 居住证 only, C21
+    "TERM": (ADULT, False),  # 终止参保 only: not insured
+    "G5_PART": (ADULT, True),  # 律师 专职 and 导游 兼职
+    "G5_INDIV": (ADULT, False),  # 导游 个体
     # C22: children only
     "KID1": ("2015-01-01", False),
     "KID2": ("2012-05-05", True),
     # C31 (unnamed street and community)
-    "OUT3": (ADULT, False),              # 机关事业单位 contributor
-    "SENIOR": ("1955-08-08", True),      # 69, not insured, 居住证 only
+    "OUT3": (ADULT, False),  # 机关事业单位 contributor
+    "SENIOR": ("1955-08-08", True),  # 69, not insured, 居住证 only
     # C32 (not in the division data either): a child only
     "KID3": ("2020-02-02", False),
     # not in the population: enrollment only
-    "NONPOP": (ADULT, False),            # employee-scheme contributor elsewhere for ENT_NONPOP_EMP
-    "NONPOP2": (ADULT, True),            # employee scheme *suspended* for ENT_SUSP_EMP
+    "NONPOP": (ADULT, False),  # employee-scheme contributor elsewhere for ENT_NONPOP_EMP
+    "NONPOP2": (ADULT, True),  # employee scheme *suspended* for ENT_SUSP_EMP
 }
-P: dict[str, str] = {k: make_id(b, seq, female=f) for seq, (k, (b, f)) in
-                     enumerate(BIRTHS.items())}
+P: dict[str, str] = {k: make_id(b, seq, female=f) for seq, (k, (b, f)) in enumerate(BIRTHS.items())}
 assert len(set(P.values())) == len(P)
 
 HUKOU_C = {  # 户籍 address (community code) of each key with a 户籍 row
-    **{k: C11 for k in ["A16", "A15", "STU", "INM_REL", "INM_ON_D", "INM_LATER", "INM_NODATE",
-                        "DEAD_A", "DEAD_B", "DEAD_HK", "MOVED", "BOTH", "ELSEWHERE", "SUSP",
-                        "SUSP_ELSE", "DRAW", "DRAW2", "DUP", "DUP_REG"]},
-    **{k: C12 for k in ["G1_OK", "G1_CANCEL", "G1_TAXBAD", "G3_OK", "G3_SHORT", "G3_MEND",
-                        "G3_LATE_A", "G4_OK", "G4_OTHER", "G5_FREE", "G5_FULL", "G6_AT",
-                        "G6_BELOW", "RES_PLAIN1", "RES_PLAIN2"]},
-    **{k: C21 for k in ["G7_DIS1", "G7_DIS2", "G7_DIS3", "G7_DIBAO", "G7_TEKUN", "G7_FANPIN",
-                        "G7_DIBAO_A", "G2_LANDLESS", "G2_CADRE", "G2_DOCTOR", "G8_GRAD",
-                        "G8_STAFF", "ENROLL_MULTI", "TERM", "G5_PART", "G5_INDIV"]},
-    "KID1": C22, "KID2": C22, "OUT3": C31, "KID3": C32,
+    **{
+        k: C11
+        for k in [
+            "A16",
+            "A15",
+            "STU",
+            "INM_REL",
+            "INM_ON_D",
+            "INM_LATER",
+            "INM_NODATE",
+            "DEAD_A",
+            "DEAD_B",
+            "DEAD_HK",
+            "MOVED",
+            "BOTH",
+            "ELSEWHERE",
+            "SUSP",
+            "SUSP_ELSE",
+            "DRAW",
+            "DRAW2",
+            "DUP",
+            "DUP_REG",
+        ]
+    },
+    **{
+        k: C12
+        for k in [
+            "G1_OK",
+            "G1_CANCEL",
+            "G1_TAXBAD",
+            "G3_OK",
+            "G3_SHORT",
+            "G3_MEND",
+            "G3_LATE_A",
+            "G4_OK",
+            "G4_OTHER",
+            "G5_FREE",
+            "G5_FULL",
+            "G6_AT",
+            "G6_BELOW",
+            "RES_PLAIN1",
+            "RES_PLAIN2",
+        ]
+    },
+    **{
+        k: C21
+        for k in [
+            "G7_DIS1",
+            "G7_DIS2",
+            "G7_DIS3",
+            "G7_DIBAO",
+            "G7_TEKUN",
+            "G7_FANPIN",
+            "G7_DIBAO_A",
+            "G2_LANDLESS",
+            "G2_CADRE",
+            "G2_DOCTOR",
+            "G8_GRAD",
+            "G8_STAFF",
+            "ENROLL_MULTI",
+            "TERM",
+            "G5_PART",
+            "G5_INDIV",
+        ]
+    },
+    "KID1": C22,
+    "KID2": C22,
+    "OUT3": C31,
+    "KID3": C32,
 }
 RESIDENCE_C = {"BOTH": C21, "RES_ONLY": C21, "SENIOR": C31}
 
-ENT = {k: make_uscc(n) for n, k in enumerate(
-    ["ENT_G1", "ENT_CANCEL", "ENT_REVOKED", "ENT_TAXBAD", "ENT_NOTAX", "ENT_WITH_EMP",
-     "ENT_NONPOP_EMP", "ENT_SUSP_EMP", "ENT_MOVEDOUT"], start=1)}
+ENT = {
+    k: make_uscc(n)
+    for n, k in enumerate(
+        [
+            "ENT_G1",
+            "ENT_CANCEL",
+            "ENT_REVOKED",
+            "ENT_TAXBAD",
+            "ENT_NOTAX",
+            "ENT_WITH_EMP",
+            "ENT_NONPOP_EMP",
+            "ENT_SUSP_EMP",
+            "ENT_MOVEDOUT",
+        ],
+        start=1,
+    )
+}
 
 
 def _name(key: str) -> str:
@@ -154,19 +226,28 @@ def _name(key: str) -> str:
 
 def hukou_rows(moved_status: str) -> list[dict]:
     status = {"DEAD_HK": "死亡", "MOVED": moved_status}
-    return [{"id_number": P[k], "name": _name(k), "address_code": c,
-             "status": status.get(k, "正常")} for k, c in HUKOU_C.items()]
+    return [
+        {"id_number": P[k], "name": _name(k), "address_code": c, "status": status.get(k, "正常")}
+        for k, c in HUKOU_C.items()
+    ]
 
 
 def residence_rows() -> list[dict]:
-    return [{"id_number": P[k], "name": _name(k), "address_code": c}
-            for k, c in RESIDENCE_C.items()]
+    return [
+        {"id_number": P[k], "name": _name(k), "address_code": c} for k, c in RESIDENCE_C.items()
+    ]
 
 
-def enr(key: str, scheme: str, status: str, region: str = REGION,
-        employer: str | None = None) -> dict:
-    row = {"id_number": P[key], "scheme": scheme, "status": status, "region_code": region,
-           "start_date": "2020-01-01"}
+def enr(
+    key: str, scheme: str, status: str, region: str = REGION, employer: str | None = None
+) -> dict:
+    row = {
+        "id_number": P[key],
+        "scheme": scheme,
+        "status": status,
+        "region_code": region,
+        "start_date": "2020-01-01",
+    }
     if employer:
         row["employer_uscc"] = ENT[employer]
     return row
@@ -182,13 +263,29 @@ PENSION = [
     enr("DRAW", RESIDENTS, DRAWING),
     enr("DRAW2", EMPLOYEE, DRAWING),
     enr("DRAW2", RESIDENTS, CONTRIBUTING),
-    enr("DUP", "企业职工", CONTRIBUTING),   # schemes may be written without 基本养老保险
+    enr("DUP", "企业职工", CONTRIBUTING),  # schemes may be written without 基本养老保险
     enr("DUP", RESIDENTS, CONTRIBUTING),
     enr("DUP_REG", RESIDENTS, CONTRIBUTING),
     enr("DUP_REG", RESIDENTS, CONTRIBUTING, region=ELSEWHERE_REGION),
-    *[enr(k, RESIDENTS, CONTRIBUTING) for k in
-      ["G1_OK", "G1_CANCEL", "G1_TAXBAD", "G4_OK", "G4_OTHER", "G5_FULL", "G6_AT", "G6_BELOW",
-       "RES_PLAIN1", "G7_DIS1", "G7_DIS2", "G7_FANPIN", "G2_CADRE", "G8_GRAD"]],
+    *[
+        enr(k, RESIDENTS, CONTRIBUTING)
+        for k in [
+            "G1_OK",
+            "G1_CANCEL",
+            "G1_TAXBAD",
+            "G4_OK",
+            "G4_OTHER",
+            "G5_FULL",
+            "G6_AT",
+            "G6_BELOW",
+            "RES_PLAIN1",
+            "G7_DIS1",
+            "G7_DIS2",
+            "G7_FANPIN",
+            "G2_CADRE",
+            "G8_GRAD",
+        ]
+    ],
     enr("RES_PLAIN2", "城乡居民", CONTRIBUTING),
     enr("TERM", RESIDENTS, TERMINATED),
     enr("OUT3", "机关事业单位", CONTRIBUTING),
@@ -236,11 +333,23 @@ BATCH_A = {
 }
 
 
-def entity(key: str, etype: str, operator: str, status: str | None,
-           address: str | None, employees: str | None = None) -> dict:
-    return {"uscc": ENT[key], "entity_name": key.lower(), "entity_type": etype,
-            "operator_id_number": P[operator], "status": status, "address_code": address,
-            "employees": employees}
+def entity(
+    key: str,
+    etype: str,
+    operator: str,
+    status: str | None,
+    address: str | None,
+    employees: str | None = None,
+) -> dict:
+    return {
+        "uscc": ENT[key],
+        "entity_name": key.lower(),
+        "entity_type": etype,
+        "operator_id_number": P[operator],
+        "status": status,
+        "address_code": address,
+        "employees": employees,
+    }
 
 
 BATCH_B = {
@@ -271,18 +380,25 @@ BATCH_B = {
         entity("ENT_MOVEDOUT", "有限责任公司", "NONPOP2", "迁出", C21, "4"),
     ],
     "taxpayer": [
-        {"uscc": ENT[k], "tax_status": s, "employees": e} for k, s, e in [
-            ("ENT_G1", "正常", None), ("ENT_CANCEL", "正常", None),
-            ("ENT_REVOKED", "正常", None), ("ENT_TAXBAD", "非正常", None),
-            ("ENT_WITH_EMP", "正常", None), ("ENT_NONPOP_EMP", "正常", None),
-            ("ENT_SUSP_EMP", "正常", "5"), ("ENT_MOVEDOUT", "正常", None)]],
+        {"uscc": ENT[k], "tax_status": s, "employees": e}
+        for k, s, e in [
+            ("ENT_G1", "正常", None),
+            ("ENT_CANCEL", "正常", None),
+            ("ENT_REVOKED", "正常", None),
+            ("ENT_TAXBAD", "非正常", None),
+            ("ENT_WITH_EMP", "正常", None),
+            ("ENT_NONPOP_EMP", "正常", None),
+            ("ENT_SUSP_EMP", "正常", "5"),
+            ("ENT_MOVEDOUT", "正常", None),
+        ]
+    ],
     "dibao": [{"id_number": P["G7_DIBAO"], "category": "城市低保"}],
     "tekun": ids("G7_TEKUN"),
     "fanpin": ids("G7_FANPIN"),
     "disability": [
         {"id_number": P["G7_DIS1"], "disability_level": "一级"},
-        {"id_number": P["G7_DIS2"], "disability_level": "2级"},   # = 二级
-        {"id_number": P["G7_DIS3"], "disability_level": "3"},     # = 三级
+        {"id_number": P["G7_DIS2"], "disability_level": "2级"},  # = 二级
+        {"id_number": P["G7_DIS3"], "disability_level": "3"},  # = 三级
     ],
     "landless": ids("G2_LANDLESS", "ENROLL_MULTI"),
     "migrant_worker": [
@@ -290,9 +406,16 @@ BATCH_B = {
         {"id_number": P["G3_SHORT"], "employment_start": "2025-01-01"},
     ],
     "platform_worker": [
-        {"id_number": P[k], "occupation": o, "platform": "某平台"} for k, o in [
-            ("G4_OK", "外卖骑手"), ("G4_OTHER", "主播"), ("SUSP", "网约车司机"),
-            ("DUP", "货运司机"), ("ENROLL_MULTI", "快递员"), ("G7_DIS2", "网约车司机")]],
+        {"id_number": P[k], "occupation": o, "platform": "某平台"}
+        for k, o in [
+            ("G4_OK", "外卖骑手"),
+            ("G4_OTHER", "主播"),
+            ("SUSP", "网约车司机"),
+            ("DUP", "货运司机"),
+            ("ENROLL_MULTI", "快递员"),
+            ("G7_DIS2", "网约车司机"),
+        ]
+    ],
     "licensed_professional": [
         {"id_number": P["G5_FREE"], "profession": "律师", "practice_type": "自由职业"},
         {"id_number": P["G5_FULL"], "profession": "律师", "practice_type": "专职"},
@@ -301,10 +424,15 @@ BATCH_B = {
         {"id_number": P["G5_INDIV"], "profession": "导游", "practice_type": "个体"},
     ],
     "other_eligible": [
-        {"id_number": P[k], "category": c} for k, c in [
-            ("G2_CADRE", "村社区干部"), ("G2_DOCTOR", "乡村医生"),
-            ("G8_GRAD", "基层服务项目高校毕业生"), ("G8_STAFF", "机关事业单位编外人员"),
-            ("G7_FANPIN", "民办学校教职工")]],
+        {"id_number": P[k], "category": c}
+        for k, c in [
+            ("G2_CADRE", "村社区干部"),
+            ("G2_DOCTOR", "乡村医生"),
+            ("G8_GRAD", "基层服务项目高校毕业生"),
+            ("G8_STAFF", "机关事业单位编外人员"),
+            ("G7_FANPIN", "民办学校教职工"),
+        ]
+    ],
 }
 
 # ------------------------------------------------------------------ the CLI
@@ -325,8 +453,15 @@ def ok(*args: str) -> str:
     return out
 
 
-EXPORTS = [("targets", None), ("kpi", "city"), ("kpi", "street"), ("kpi", "community"),
-           ("entities", None), ("problems", None), ("imports", None)]
+EXPORTS = [
+    ("targets", None),
+    ("kpi", "city"),
+    ("kpi", "street"),
+    ("kpi", "community"),
+    ("entities", None),
+    ("problems", None),
+    ("imports", None),
+]
 
 
 def export_all(db: Path, out: Path, as_of: dt.date | None = None) -> dict[str, Path]:
@@ -387,8 +522,9 @@ def persons(region, as_of: dt.date = D) -> dict[str, dict]:
     """reg_persons of the snapshot of ``as_of`` keyed by person key."""
     con = duckdb.connect(str(region["db"]), read_only=True)
     try:
-        v = con.execute("SELECT version FROM registry_versions WHERE as_of = ?",
-                        [as_of]).fetchone()[0]
+        v = con.execute(
+            "SELECT version FROM registry_versions WHERE as_of = ?", [as_of]
+        ).fetchone()[0]
         cur = con.execute("SELECT * EXCLUDE (version) FROM reg_persons WHERE version = ?", [v])
         cols = [c[0] for c in cur.description]
         return {key_of(r[0]): dict(zip(cols, r)) for r in cur.fetchall()}
@@ -400,34 +536,34 @@ def persons(region, as_of: dt.date = D) -> dict[str, dict]:
 # key -> (target_type, groups, community). Everyone else of the population is not a target.
 EXPECTED_TARGETS_D = {
     # C11
-    "A16": ("enroll", "", C11),           # 16 on D exactly, not insured
-    "INM_REL": ("enroll", "", C11),       # released 2025-06-29 < D
-    "SUSP": ("resume", "4", C11),         # suspended only; 网约车司机 kept as group 4
+    "A16": ("enroll", "", C11),  # 16 on D exactly, not insured
+    "INM_REL": ("enroll", "", C11),  # released 2025-06-29 < D
+    "SUSP": ("resume", "4", C11),  # suspended only; 网约车司机 kept as group 4
     # C12
     "G1_OK": ("upgrade", "1", C12),
-    "G3_OK": ("enroll", "3", C12),        # 2024-12-31 + 6 months = 2025-06-30 <= D
-    "G3_SHORT": ("enroll", "", C12),      # 2025-01-01 + 6 months = 2025-07-01 > D
-    "G3_MEND": ("enroll", "", C12),       # migrant list of B (in force) lacks them
+    "G3_OK": ("enroll", "3", C12),  # 2024-12-31 + 6 months = 2025-06-30 <= D
+    "G3_SHORT": ("enroll", "", C12),  # 2025-01-01 + 6 months = 2025-07-01 > D
+    "G3_MEND": ("enroll", "", C12),  # migrant list of B (in force) lacks them
     "G3_LATE_A": ("enroll", "", C12),
     "G4_OK": ("upgrade", "4", C12),
     "G5_FREE": ("enroll", "5", C12),
-    "G6_AT": ("upgrade", "6", C12),       # 60000 >= 60000, from batch A's income_assets
+    "G6_AT": ("upgrade", "6", C12),  # 60000 >= 60000, from batch A's income_assets
     # C21
-    "G7_DIS3": ("enroll", "", C21),       # 三级 is not severe
+    "G7_DIS3": ("enroll", "", C21),  # 三级 is not severe
     "G7_DIBAO": ("enroll", "7", C21),
     "G7_TEKUN": ("enroll", "7", C21),
-    "G7_DIBAO_A": ("enroll", "", C21),    # B's dibao replaced A's
+    "G7_DIBAO_A": ("enroll", "", C21),  # B's dibao replaced A's
     "G2_LANDLESS": ("enroll", "2", C21),
     "G2_DOCTOR": ("enroll", "2", C21),
     "G8_GRAD": ("upgrade", "8", C21),
     "G8_STAFF": ("enroll", "8", C21),
     "ENROLL_MULTI": ("enroll", "2;4", C21),
-    "RES_ONLY": ("enroll", "", C21),      # place from 居住证
-    "TERM": ("enroll", "", C21),          # 终止参保 is not insured
-    "G5_PART": ("enroll", "5", C21),      # 兼职 counts (专职 of the same person does not)
-    "G5_INDIV": ("enroll", "5", C21),     # 个体
+    "RES_ONLY": ("enroll", "", C21),  # place from 居住证
+    "TERM": ("enroll", "", C21),  # 终止参保 is not insured
+    "G5_PART": ("enroll", "5", C21),  # 兼职 counts (专职 of the same person does not)
+    "G5_INDIV": ("enroll", "5", C21),  # 个体
     # C31
-    "SENIOR": ("enroll", "", C31),        # 60+ not insured: enroll (补缴)
+    "SENIOR": ("enroll", "", C31),  # 60+ not insured: enroll (补缴)
 }
 
 # code -> (legal_population, insured, contributors, employee_contributors)
@@ -444,33 +580,61 @@ EXPECTED_TARGETS_D = {
 # C31 legal OUT3 SENIOR = 2; OUT3 contributes to 机关事业单位.
 # NONPOP, NONPOP2 are in no population (enrollment only) and count nowhere.
 COUNTS = {
-    C11: (10, 8, 6, 4), C12: (15, 10, 10, 0), C21: (17, 5, 5, 0), C22: (0, 0, 0, 0),
-    C23: (0, 0, 0, 0), C31: (2, 1, 1, 1), C32: (0, 0, 0, 0),
-    S1: (25, 18, 16, 4), S2: (17, 5, 5, 0), S3: (2, 1, 1, 1),
+    C11: (10, 8, 6, 4),
+    C12: (15, 10, 10, 0),
+    C21: (17, 5, 5, 0),
+    C22: (0, 0, 0, 0),
+    C23: (0, 0, 0, 0),
+    C31: (2, 1, 1, 1),
+    C32: (0, 0, 0, 0),
+    S1: (25, 18, 16, 4),
+    S2: (17, 5, 5, 0),
+    S3: (2, 1, 1, 1),
     REGION: (44, 24, 22, 5),
 }
 # code -> (coverage_rate, structure_ratio) as fractions; None = empty
 RATES = {
-    C11: (8 / 10, 4 / 6), C12: (10 / 15, 0 / 10), C21: (5 / 17, 0 / 5), C22: (None, None),
-    C23: (None, None), C31: (1 / 2, 1 / 1), C32: (None, None),
-    S1: (18 / 25, 4 / 16), S2: (5 / 17, 0 / 5), S3: (1 / 2, 1 / 1), REGION: (24 / 44, 5 / 22),
+    C11: (8 / 10, 4 / 6),
+    C12: (10 / 15, 0 / 10),
+    C21: (5 / 17, 0 / 5),
+    C22: (None, None),
+    C23: (None, None),
+    C31: (1 / 2, 1 / 1),
+    C32: (None, None),
+    S1: (18 / 25, 4 / 16),
+    S2: (5 / 17, 0 / 5),
+    S3: (1 / 2, 1 / 1),
+    REGION: (24 / 44, 5 / 22),
 }
 # code -> (coverage_gap_2025, structure_gap_2025, coverage_gap_2035, structure_gap_2035)
 #   cov25 = ceil(.95 LP - ins), str25 = ceil(.3 C - E), cov35 = ceil(.96 LP - ins),
 #   str35 = ceil(.5 C - E), each at least 0.
 GAPS = {
-    C11: (2, 0, 2, 0),    # ceil(9.5-8)=2  ceil(1.8-4)<0  ceil(9.6-8)=2  ceil(3-4)<0
-    C12: (5, 3, 5, 5),    # ceil(14.25-10)=5  ceil(3-0)=3  ceil(14.4-10)=5  ceil(5-0)=5
+    C11: (2, 0, 2, 0),  # ceil(9.5-8)=2  ceil(1.8-4)<0  ceil(9.6-8)=2  ceil(3-4)<0
+    C12: (5, 3, 5, 5),  # ceil(14.25-10)=5  ceil(3-0)=3  ceil(14.4-10)=5  ceil(5-0)=5
     C21: (12, 2, 12, 3),  # ceil(16.15-5)=12  ceil(1.5)=2  ceil(16.32-5)=12  ceil(2.5)=3
-    C22: (0, 0, 0, 0), C23: (0, 0, 0, 0), C32: (0, 0, 0, 0),
-    C31: (1, 0, 1, 0),    # ceil(1.9-1)=1  ceil(.3-1)<0  ceil(1.92-1)=1  ceil(.5-1)<0
-    S1: (6, 1, 6, 4),     # ceil(23.75-18)=6  ceil(4.8-4)=1  ceil(24-18)=6 (exact)  ceil(8-4)=4
+    C22: (0, 0, 0, 0),
+    C23: (0, 0, 0, 0),
+    C32: (0, 0, 0, 0),
+    C31: (1, 0, 1, 0),  # ceil(1.9-1)=1  ceil(.3-1)<0  ceil(1.92-1)=1  ceil(.5-1)<0
+    S1: (6, 1, 6, 4),  # ceil(23.75-18)=6  ceil(4.8-4)=1  ceil(24-18)=6 (exact)  ceil(8-4)=4
     S2: (12, 2, 12, 3),
     S3: (1, 0, 1, 0),
     REGION: (18, 2, 19, 6),  # ceil(41.8-24)=18 ceil(6.6-5)=2 ceil(42.24-24)=19 ceil(11-5)=6
 }
-NAMES = {REGION: "测试县", S1: "甲街道", S2: "乙镇", S3: "", C11: "甲一社区", C12: "甲二社区",
-         C21: "乙一村", C22: "乙二村", C23: "乙三村", C31: "", C32: ""}
+NAMES = {
+    REGION: "测试县",
+    S1: "甲街道",
+    S2: "乙镇",
+    S3: "",
+    C11: "甲一社区",
+    C12: "甲二社区",
+    C21: "乙一村",
+    C22: "乙二村",
+    C23: "乙三村",
+    C31: "",
+    C32: "",
+}
 
 
 # ------------------------------------------------------------------ tests: the import
@@ -509,12 +673,30 @@ def test_one_day_short_of_16_is_out(targets, region):
 
 def test_exclusion_reasons_are_kept(region):
     p = persons(region)
-    assert {k: p[k]["exclusions"] for k in
-            ["STU", "INM_ON_D", "INM_LATER", "INM_NODATE", "DEAD_A", "DEAD_B", "DEAD_HK",
-             "MOVED", "KID1"]} == {
-        "STU": ["student"], "INM_ON_D": ["inmate"], "INM_LATER": ["inmate"],
-        "INM_NODATE": ["inmate"], "DEAD_A": ["dead"], "DEAD_B": ["dead"],
-        "DEAD_HK": ["dead"], "MOVED": ["moved_out"], "KID1": ["under_16"]}
+    assert {
+        k: p[k]["exclusions"]
+        for k in [
+            "STU",
+            "INM_ON_D",
+            "INM_LATER",
+            "INM_NODATE",
+            "DEAD_A",
+            "DEAD_B",
+            "DEAD_HK",
+            "MOVED",
+            "KID1",
+        ]
+    } == {
+        "STU": ["student"],
+        "INM_ON_D": ["inmate"],
+        "INM_LATER": ["inmate"],
+        "INM_NODATE": ["inmate"],
+        "DEAD_A": ["dead"],
+        "DEAD_B": ["dead"],
+        "DEAD_HK": ["dead"],
+        "MOVED": ["moved_out"],
+        "KID1": ["under_16"],
+    }
 
 
 def test_student_excluded(targets, region):
@@ -585,8 +767,8 @@ def test_terminated_only_is_not_insured(targets):
 
 def test_schemes_and_levels_written_short_are_recognised(region):
     p = persons(region)
-    assert p["DUP"]["employee_contributor"] is True        # 企业职工
-    assert p["OUT3"]["employee_contributor"] is True       # 机关事业单位
+    assert p["DUP"]["employee_contributor"] is True  # 企业职工
+    assert p["OUT3"]["employee_contributor"] is True  # 机关事业单位
     assert p["RES_PLAIN2"]["residents_contributor"] is True  # 城乡居民
 
 
@@ -594,8 +776,11 @@ def test_duplicate_enrollment_listed_and_counted_once(region):
     con = duckdb.connect(str(region["db"]), read_only=True)
     try:
         v = con.execute("SELECT version FROM registry_versions WHERE as_of = ?", [D]).fetchone()[0]
-        dups = dict(con.execute("SELECT id_number, active_enrollments FROM reg_duplicates "
-                                "WHERE version = ?", [v]).fetchall())
+        dups = dict(
+            con.execute(
+                "SELECT id_number, active_enrollments FROM reg_duplicates WHERE version = ?", [v]
+            ).fetchall()
+        )
     finally:
         con.close()
     # DUP: two schemes contributing; DRAW2: drawing + contributing; DUP_REG: the
@@ -626,8 +811,8 @@ def test_group2_landless_cadre_doctor(targets, region):
 
 
 def test_group3_six_months_with_month_end_arithmetic(targets, targets_a):
-    assert targets["G3_OK"]["groups"] == "3"     # 2024-12-31 + 6 months = 2025-06-30
-    assert targets["G3_SHORT"]["groups"] == ""   # 2025-01-01 + 6 months = 2025-07-01
+    assert targets["G3_OK"]["groups"] == "3"  # 2024-12-31 + 6 months = 2025-06-30
+    assert targets["G3_SHORT"]["groups"] == ""  # 2025-01-01 + 6 months = 2025-07-01
     # at A = 2025-02-28: 2024-08-31 + 6 months = 2025-02-28 (day 31 falls to 28)
     assert targets_a["G3_MEND"]["groups"] == "3"
     assert targets_a["G3_LATE_A"]["groups"] == ""  # 2024-09-01 + 6 months = 2025-03-01
@@ -640,8 +825,8 @@ def test_group4_four_occupations_only(targets, region):
 
 
 def test_group5_fulltime_staff_are_not_freelancers(targets, region):
-    assert targets["G5_FREE"]["groups"] == "5"   # 自由职业
-    assert targets["G5_PART"]["groups"] == "5"   # 兼职 (and 专职 elsewhere)
+    assert targets["G5_FREE"]["groups"] == "5"  # 自由职业
+    assert targets["G5_PART"]["groups"] == "5"  # 兼职 (and 专职 elsewhere)
     assert targets["G5_INDIV"]["groups"] == "5"  # 个体
     assert "G5_FULL" not in targets
     assert persons(region)["G5_FULL"]["groups"] == []
@@ -655,9 +840,9 @@ def test_group6_income_threshold_boundary(targets, region):
 
 def test_group7_severe_disability_and_hardship(targets, region):
     p = persons(region)
-    assert p["G7_DIS1"]["groups"] == [6, 7]   # 一级
-    assert p["G7_DIS2"]["groups"] == [4, 7]   # 二级 (written 2级)
-    assert p["G7_DIS3"]["groups"] == []       # 三级 (written 3)
+    assert p["G7_DIS1"]["groups"] == [6, 7]  # 一级
+    assert p["G7_DIS2"]["groups"] == [4, 7]  # 二级 (written 2级)
+    assert p["G7_DIS3"]["groups"] == []  # 三级 (written 3)
     assert targets["G7_DIBAO"]["groups"] == "7"
     assert targets["G7_TEKUN"]["groups"] == "7"
     assert p["G7_FANPIN"]["groups"] == [7, 8]
@@ -682,7 +867,11 @@ def test_upgrade_requires_residents_contributor_not_employee(targets, region):
     assert "DUP" not in targets and "RES_PLAIN1" not in targets
     assert persons(region)["DUP"]["groups"] == [4]
     assert {k for k, r in targets.items() if r["target_type"] == "upgrade"} == {
-        "G1_OK", "G4_OK", "G6_AT", "G8_GRAD"}
+        "G1_OK",
+        "G4_OK",
+        "G6_AT",
+        "G8_GRAD",
+    }
 
 
 def test_enroll_groups_column_sorted_and_joined(targets):
@@ -694,12 +883,13 @@ def test_enroll_groups_column_sorted_and_joined(targets):
 
 def test_business_targets(region):
     rows = read_csv(region["d"]["entities"])
-    got = {r["uscc"]: (r["street_code"], r["tax_status"], r["employees"], r["reason"])
-           for r in rows}
+    got = {
+        r["uscc"]: (r["street_code"], r["tax_status"], r["employees"], r["reason"]) for r in rows
+    }
     assert got == {
         ENT["ENT_G1"]: (S1, "正常", "2", "无职工参保"),
         ENT["ENT_SUSP_EMP"]: ("", "正常", "5", "无职工参保"),  # employee only suspended
-        ENT["ENT_MOVEDOUT"]: (S2, "正常", "4", "无职工参保"),   # 迁出 is not 注销/吊销
+        ENT["ENT_MOVEDOUT"]: (S2, "正常", "4", "无职工参保"),  # 迁出 is not 注销/吊销
     }
     # not listed: ENT_CANCEL (注销), ENT_REVOKED (吊销), ENT_TAXBAD (非正常),
     # ENT_NOTAX (no tax record), ENT_WITH_EMP (BOTH contributes for it),
@@ -714,28 +904,58 @@ def _rate(text: str) -> float | None:
     return None if text == "" else float(text)
 
 
-@pytest.mark.parametrize("level,codes", [
-    ("city", [REGION]), ("street", [S1, S2, S3]), ("community", [C11, C12, C21, C22, C23, C31, C32])])
+@pytest.mark.parametrize(
+    "level,codes",
+    [
+        ("city", [REGION]),
+        ("street", [S1, S2, S3]),
+        ("community", [C11, C12, C21, C22, C23, C31, C32]),
+    ],
+)
 def test_kpi_rows(region, level, codes):
     rows = kpi(region, level)
     assert sorted(rows) == codes
     for code in codes:
         r = rows[code]
         assert r["name"] == NAMES[code], code
-        assert tuple(int(r[c]) for c in ("legal_population", "insured", "contributors",
-                                         "employee_contributors")) == COUNTS[code], code
+        assert (
+            tuple(
+                int(r[c])
+                for c in ("legal_population", "insured", "contributors", "employee_contributors")
+            )
+            == COUNTS[code]
+        ), code
         assert (_rate(r["coverage_rate"]), _rate(r["structure_ratio"])) == RATES[code], code
-        assert tuple(int(r[c]) for c in ("coverage_gap_2025", "structure_gap_2025",
-                                         "coverage_gap_2035", "structure_gap_2035")) \
-            == GAPS[code], code
+        assert (
+            tuple(
+                int(r[c])
+                for c in (
+                    "coverage_gap_2025",
+                    "structure_gap_2025",
+                    "coverage_gap_2035",
+                    "structure_gap_2035",
+                )
+            )
+            == GAPS[code]
+        ), code
 
 
 def test_kpi_columns_first(region):
     header = next(iter(read_csv(region["d"]["kpi_city"])))
     assert list(header)[:12] == [
-        "code", "name", "legal_population", "insured", "coverage_rate", "contributors",
-        "employee_contributors", "structure_ratio", "coverage_gap_2025", "structure_gap_2025",
-        "coverage_gap_2035", "structure_gap_2035"]
+        "code",
+        "name",
+        "legal_population",
+        "insured",
+        "coverage_rate",
+        "contributors",
+        "employee_contributors",
+        "structure_ratio",
+        "coverage_gap_2025",
+        "structure_gap_2025",
+        "coverage_gap_2035",
+        "structure_gap_2035",
+    ]
 
 
 def test_children_only_community_has_empty_rates(region):
@@ -743,8 +963,13 @@ def test_children_only_community_has_empty_rates(region):
     # C22 is named in the division data; C32 is known only because KID3 lives there
     for code in (C22, C32):
         r = rows[code]
-        assert (r["legal_population"], r["insured"], r["coverage_rate"], r["contributors"],
-                r["structure_ratio"]) == ("0", "0", "", "0", ""), code
+        assert (
+            r["legal_population"],
+            r["insured"],
+            r["coverage_rate"],
+            r["contributors"],
+            r["structure_ratio"],
+        ) == ("0", "0", "", "0", ""), code
     assert rows[C32]["name"] == ""
     # empty is written as nothing, like the empty rates (not as a quoted "")
     raw = region["d"]["kpi_community"].read_text(encoding="utf-8").splitlines()
@@ -777,24 +1002,44 @@ def test_event_kinds_accumulate(targets, targets_a):
 
 def test_survey_claim_does_not_change_target(targets):
     r = targets["G3_SHORT"]
-    assert (r["target_type"], r["survey_result"], r["claim_to_verify"]) == \
-        ("enroll", "已参保", "true")
+    assert (r["target_type"], r["survey_result"], r["claim_to_verify"]) == (
+        "enroll",
+        "已参保",
+        "true",
+    )
 
 
 EXPECTED_TARGETS_A = {
     # C11: A16 and A15 are 15; the student and inmate lists are B's; MOVED is 正常;
     # DEAD_B's death is reported in B
-    "STU": ("enroll", ""), "INM_REL": ("enroll", ""), "INM_ON_D": ("enroll", ""),
-    "INM_LATER": ("enroll", ""), "INM_NODATE": ("enroll", ""), "DEAD_B": ("enroll", ""),
-    "MOVED": ("enroll", ""), "SUSP": ("resume", ""),
+    "STU": ("enroll", ""),
+    "INM_REL": ("enroll", ""),
+    "INM_ON_D": ("enroll", ""),
+    "INM_LATER": ("enroll", ""),
+    "INM_NODATE": ("enroll", ""),
+    "DEAD_B": ("enroll", ""),
+    "MOVED": ("enroll", ""),
+    "SUSP": ("resume", ""),
     # C12: no market entities, platform or professional lists yet
-    "G3_OK": ("enroll", ""), "G3_SHORT": ("enroll", ""), "G3_MEND": ("enroll", "3"),
-    "G3_LATE_A": ("enroll", ""), "G5_FREE": ("enroll", ""), "G6_AT": ("upgrade", "6"),
+    "G3_OK": ("enroll", ""),
+    "G3_SHORT": ("enroll", ""),
+    "G3_MEND": ("enroll", "3"),
+    "G3_LATE_A": ("enroll", ""),
+    "G5_FREE": ("enroll", ""),
+    "G6_AT": ("upgrade", "6"),
     # C21
-    "G7_DIS1": ("upgrade", "6"), "G7_DIS3": ("enroll", ""), "G7_DIBAO": ("enroll", ""),
-    "G7_TEKUN": ("enroll", ""), "G7_DIBAO_A": ("enroll", "7"), "G2_LANDLESS": ("enroll", ""),
-    "G2_DOCTOR": ("enroll", ""), "G8_STAFF": ("enroll", ""), "ENROLL_MULTI": ("enroll", ""),
-    "RES_ONLY": ("enroll", ""), "TERM": ("enroll", ""), "G5_PART": ("enroll", ""),
+    "G7_DIS1": ("upgrade", "6"),
+    "G7_DIS3": ("enroll", ""),
+    "G7_DIBAO": ("enroll", ""),
+    "G7_TEKUN": ("enroll", ""),
+    "G7_DIBAO_A": ("enroll", "7"),
+    "G2_LANDLESS": ("enroll", ""),
+    "G2_DOCTOR": ("enroll", ""),
+    "G8_STAFF": ("enroll", ""),
+    "ENROLL_MULTI": ("enroll", ""),
+    "RES_ONLY": ("enroll", ""),
+    "TERM": ("enroll", ""),
+    "G5_PART": ("enroll", ""),
     "G5_INDIV": ("enroll", ""),
     # C31
     "SENIOR": ("enroll", ""),
@@ -802,8 +1047,7 @@ EXPECTED_TARGETS_A = {
 
 
 def test_target_list_at_earlier_date(targets_a):
-    assert {k: (r["target_type"], r["groups"]) for k, r in targets_a.items()} \
-        == EXPECTED_TARGETS_A
+    assert {k: (r["target_type"], r["groups"]) for k, r in targets_a.items()} == EXPECTED_TARGETS_A
 
 
 def test_build_between_batch_dates_reads_the_earlier_batch(region, tmp_path):
@@ -855,8 +1099,15 @@ def test_ranks_by_score_ties_by_id(region):
 
 def test_targets_columns_first(region):
     header = next(iter(read_csv(region["d"]["targets"])))
-    assert list(header)[:7] == ["id_number", "target_type", "groups", "street_code",
-                                "community_code", "score", "rank"]
+    assert list(header)[:7] == [
+        "id_number",
+        "target_type",
+        "groups",
+        "street_code",
+        "community_code",
+        "score",
+        "rank",
+    ]
 
 
 def test_build_and_exports_twice_are_byte_identical(region, tmp_path):
@@ -882,13 +1133,22 @@ def test_born_29_february_turns_16_on_1_march_in_common_year(tmp_path):
     adult = make_id("1980-01-01", 3)
 
     def hukou(*ids_):
-        return {"hukou": [{"id_number": i, "name": f"闰{n}", "address_code": C11}
-                          for n, i in enumerate(ids_)]}
+        return {
+            "hukou": [
+                {"id_number": i, "name": f"闰{n}", "address_code": C11} for n, i in enumerate(ids_)
+            ]
+        }
 
     root = tmp_path / "batches"
-    dirs = [write_batch(root, d, d, hukou(*people)) for d, people in [
-        ("2024-02-28", (leap08, adult)), ("2024-02-29", (leap08, adult)),
-        ("2100-02-28", (leap84, adult)), ("2100-03-01", (leap84, adult))]]
+    dirs = [
+        write_batch(root, d, d, hukou(*people))
+        for d, people in [
+            ("2024-02-28", (leap08, adult)),
+            ("2024-02-29", (leap08, adult)),
+            ("2100-02-28", (leap84, adult)),
+            ("2100-03-01", (leap84, adult)),
+        ]
+    ]
     db = tmp_path / "leap.duckdb"
     ok("import", *dirs, "--db", db)
     ok("build", "--db", db)
@@ -898,8 +1158,8 @@ def test_born_29_february_turns_16_on_1_march_in_common_year(tmp_path):
         ok("export", "targets", "--db", db, "--out", out, "--as-of", d)
         got[d] = sorted(r["id_number"] for r in read_csv(out))
     assert got == {
-        "2024-02-28": [adult],                      # 15 the day before the birthday
-        "2024-02-29": sorted([leap08, adult]),      # 16 on 29 February of a leap year
-        "2100-02-28": [adult],                      # 2100: no 29 February, still 15
-        "2100-03-01": sorted([leap84, adult]),      # 16 on 1 March
+        "2024-02-28": [adult],  # 15 the day before the birthday
+        "2024-02-29": sorted([leap08, adult]),  # 16 on 29 February of a leap year
+        "2100-02-28": [adult],  # 2100: no 29 February, still 15
+        "2100-03-01": sorted([leap84, adult]),  # 16 on 1 March
     }

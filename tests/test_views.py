@@ -45,6 +45,7 @@ def current(db: Path) -> int:
 
 # ---------------------------------------------------------------- masking
 
+
 def test_mask_id_keeps_first_and_last_four() -> None:
     assert mask_id("530181198001010011") == "5301**********0011"
     assert mask_id(None) == "" and mask_id(float("nan")) == ""
@@ -64,6 +65,7 @@ def test_targets_carry_masked_columns(built: Path) -> None:
 
 
 # ---------------------------------------------------------------- scopes
+
 
 @pytest.mark.parametrize("grid", [[COMMUNITY_A1], [STREET_B]])
 def test_cadre_scope_never_returns_people_outside_the_grid(built: Path, grid: list[str]) -> None:
@@ -89,9 +91,11 @@ def test_cadre_cannot_open_the_card_of_someone_outside_the_grid(built: Path) -> 
 def test_leader_scope_never_gets_names_or_ids(built: Path) -> None:
     v = current(built)
     leader = Scope.leader()
-    for call in (lambda: reads.targets(built, v, leader),
-                 lambda: reads.search_persons(built, v, leader, "测试"),
-                 lambda: reads.person_card(built, v, leader, person_id(0))):
+    for call in (
+        lambda: reads.targets(built, v, leader),
+        lambda: reads.search_persons(built, v, leader, "测试"),
+        lambda: reads.person_card(built, v, leader, person_id(0)),
+    ):
         with pytest.raises(AccessDenied):
             call()
     for level in ("city", "street", "community"):
@@ -114,6 +118,7 @@ def test_only_the_bureau_reads_problem_data(built: Path) -> None:
 
 
 # ---------------------------------------------------------------- numbers equal the exports
+
 
 def _export(db: Path, tmp_path: Path, what: str, level: str = "city") -> list[dict]:
     out = tmp_path / f"{what}-{level}.csv"
@@ -148,13 +153,23 @@ def test_trend_has_one_city_row_per_snapshot(built: Path) -> None:
 
 # ---------------------------------------------------------------- writes
 
+
 def test_record_visit_shows_in_the_registry_at_once(db: Path) -> None:
     target = reads.targets(db, current(db), Scope.bureau()).iloc[-1]
     who = target["id_number"]
     scope = Scope.cadre([target["community_code"]], user="李专干")
-    writes.record_visit(db, scope, who, dt.date(2025, 7, 2), "同意参保", willingness="愿意",
-                       ability_to_pay="一般", phone="13900001111", surveyor="李专干",
-                       today=dt.date(2025, 7, 3))
+    writes.record_visit(
+        db,
+        scope,
+        who,
+        dt.date(2025, 7, 2),
+        "同意参保",
+        willingness="愿意",
+        ability_to_pay="一般",
+        phone="13900001111",
+        surveyor="李专干",
+        today=dt.date(2025, 7, 3),
+    )
     card = reads.person_card(db, current(db), scope, who)
     assert card["person"]["survey_result"] == "同意参保"
     assert card["visits"].iloc[0]["source_file"] == store.FIELD_BATCH
@@ -166,8 +181,9 @@ def test_a_recorded_visit_is_survey_data_of_the_next_build(db: Path, tmp_path: P
     target = reads.targets(db, current(db), Scope.bureau()).iloc[-1]
     who = target["id_number"]
     before = int(target["visits"] or 0)
-    writes.record_visit(db, Scope.bureau(), who, dt.date(2025, 7, 2), "拒绝",
-                        today=dt.date(2025, 7, 3))
+    writes.record_visit(
+        db, Scope.bureau(), who, dt.date(2025, 7, 2), "拒绝", today=dt.date(2025, 7, 3)
+    )
     build_registry(db)
     out = tmp_path / "targets.csv"
     export("targets", db, out)
@@ -183,7 +199,7 @@ def test_the_audit_log_refuses_changes(db: Path) -> None:
     writes.log_export(db, Scope.bureau(user="张三"), "走访清单", 3)
     con = sqlite3.connect(store.app_db(db))
     try:
-        for sql in ("UPDATE export_audit SET \"rows\" = 0", "DELETE FROM export_audit"):
+        for sql in ('UPDATE export_audit SET "rows" = 0', "DELETE FROM export_audit"):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 con.execute(sql)
     finally:
@@ -198,8 +214,9 @@ def test_record_visit_refuses_people_outside_the_grid_and_bad_values(db: Path) -
     with pytest.raises(writes.VisitError):
         writes.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 1), "不知道")
     with pytest.raises(writes.VisitError):
-        writes.record_visit(db, Scope.bureau(), outsider, dt.date(2025, 7, 9), "拒绝",
-                           today=dt.date(2025, 7, 1))
+        writes.record_visit(
+            db, Scope.bureau(), outsider, dt.date(2025, 7, 9), "拒绝", today=dt.date(2025, 7, 1)
+        )
     with pytest.raises(AccessDenied):
         writes.record_visit(db, Scope.leader(), outsider, dt.date(2025, 7, 1), "拒绝")
 
@@ -208,12 +225,14 @@ def test_exports_of_names_are_logged(db: Path) -> None:
     writes.log_export(db, Scope.cadre([STREET_A], user="王专干"), "走访清单 甲街道", 12)
     log = reads.export_audit(db, Scope.bureau())
     assert list(log[["user_name", "role", "rows"]].itertuples(index=False, name=None)) == [
-        ("王专干", "cadre", 12)]
+        ("王专干", "cadre", 12)
+    ]
     with pytest.raises(AccessDenied):
         writes.log_export(db, Scope.leader(), "x", 1)
 
 
 # ---------------------------------------------------------------- outputs
+
 
 def test_visit_sheet_is_a4_landscape_with_blank_columns(built: Path, tmp_path: Path) -> None:
     rows = reads.targets(built, current(built), Scope.cadre([STREET_A]))
@@ -233,16 +252,23 @@ def test_visit_sheet_is_a4_landscape_with_blank_columns(built: Path, tmp_path: P
 
 def test_map_colours_diverge_at_the_goal(built: Path) -> None:
     v = current(built)
-    fig = maps.choropleth(reads.boundaries(built, "street"), reads.kpi(built, v, "street"),
-                          "coverage_rate", 0.95, 2025)
+    fig = maps.choropleth(
+        reads.boundaries(built, "street"),
+        reads.kpi(built, v, "street"),
+        "coverage_rate",
+        0.95,
+        2025,
+    )
     trace = fig.data[0]
     assert trace.zmid == 0.95 and trace.zmin < 0.95 < trace.zmax
     assert fig.layout.geo.visible is False and fig.layout.geo.fitbounds == "locations"
     assert {t.type for t in fig.data} == {"choropleth"}  # no tile-based map traces
     assert "mapbox" not in fig.to_json() and '"map"' not in fig.to_json()
     assert sorted(trace.locations) == sorted(STREETS)
-    assert maps.selected_code({"selection": {"points": [{"customdata": [STREET_B, "乙镇"]}]}}) \
+    assert (
+        maps.selected_code({"selection": {"points": [{"customdata": [STREET_B, "乙镇"]}]}})
         == STREET_B
+    )
 
 
 def test_no_read_leaves_the_database_locked(built: Path) -> None:
@@ -255,12 +281,29 @@ def test_filtering_in_memory_equals_filtering_in_the_database(db: Path) -> None:
     scope, version = Scope.bureau(), current(db)
     everyone = reads.targets(db, version, scope)
     for street, community, ttype, group, score in [
-            (STREET_A, None, None, None, 0.0), (None, None, "enroll", None, 0.0),
-            (None, None, None, 7, 0.0), (None, None, "upgrade", 4, 0.1),
-            (STREET_A, everyone["community_code"].iloc[0], None, None, 0.0)]:
-        sql = reads.targets(db, version, scope, street=street, community=community,
-                            target_type=ttype, group=group, min_score=score)
-        mem = reads.filter_targets(everyone, street=street, community=community,
-                                   target_type=ttype, group=group, min_score=score)
+        (STREET_A, None, None, None, 0.0),
+        (None, None, "enroll", None, 0.0),
+        (None, None, None, 7, 0.0),
+        (None, None, "upgrade", 4, 0.1),
+        (STREET_A, everyone["community_code"].iloc[0], None, None, 0.0),
+    ]:
+        sql = reads.targets(
+            db,
+            version,
+            scope,
+            street=street,
+            community=community,
+            target_type=ttype,
+            group=group,
+            min_score=score,
+        )
+        mem = reads.filter_targets(
+            everyone,
+            street=street,
+            community=community,
+            target_type=ttype,
+            group=group,
+            min_score=score,
+        )
         assert list(mem["id_number"]) == list(sql["id_number"])
         assert list(mem["grid_rank"]) == list(sql["grid_rank"])

@@ -47,18 +47,30 @@ def community_of(i: int) -> str:
 
 
 def _square(x: float, y: float, w: float, h: float) -> dict:
-    return {"type": "Polygon", "coordinates": [[[x, y], [x + w, y], [x + w, y + h],
-                                                [x, y + h], [x, y]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]]],
+    }
 
 
 def boundaries() -> dict:
     feats = []
     for k, (code, name) in enumerate(STREETS.items()):
-        feats.append({"type": "Feature", "properties": {"code": code, "name": name},
-                      "geometry": _square(102.0 + 0.2 * k, 24.8, 0.2, 0.2)})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": name},
+                "geometry": _square(102.0 + 0.2 * k, 24.8, 0.2, 0.2),
+            }
+        )
     for k, (code, name) in enumerate(COMMUNITIES.items()):
-        feats.append({"type": "Feature", "properties": {"code": code, "name": name},
-                      "geometry": _square(102.0 + 0.1 * k, 24.8, 0.1, 0.2)})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": name},
+                "geometry": _square(102.0 + 0.1 * k, 24.8, 0.1, 0.2),
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -89,15 +101,22 @@ def write_batches(root: Path) -> list[Path]:
         division = [["区划代码", "区划名称"], [REGION, "示例市"]]
         division += [[c, n] for c, n in STREETS.items()]
         division += [[c, n] for c, n in COMMUNITIES.items()]
-        files = {"户籍人口.csv": hukou, "养老保险参保.csv": pension,
-                 "新就业形态.csv": platform, "低保.csv": dibao, "行政区划.csv": division}
+        files = {
+            "户籍人口.csv": hukou,
+            "养老保险参保.csv": pension,
+            "新就业形态.csv": platform,
+            "低保.csv": dibao,
+            "行政区划.csv": division,
+        }
         if q == 1:
             files["入户调查.csv"] = [
                 ["身份证号", "调查日期", "调查结果", "参保意愿", "联系电话", "调查人"],
-                [person_id(0), "2025-05-10", "考虑中", "一般", "13812345678", "李专干"]]
+                [person_id(0), "2025-05-10", "考虑中", "一般", "13812345678", "李专干"],
+            ]
         folder = make_batch(root, as_of.isoformat(), files, as_of=as_of.isoformat())
-        (folder / "boundaries.geojson").write_text(json.dumps(boundaries(), ensure_ascii=False),
-                                                   encoding="utf-8")
+        (folder / "boundaries.geojson").write_text(
+            json.dumps(boundaries(), ensure_ascii=False), encoding="utf-8"
+        )
         folders.append(folder)
     return folders
 
@@ -111,4 +130,3 @@ def build_tiny_db(root: Path) -> Path:
     import_batches(write_batches(root / "batches"), db=db)
     build_registry(db)
     return db
-

@@ -34,7 +34,6 @@ class KindSpec:
     name_mismatch: bool = True
 
 
-
 _TUPLES = ("fields", "required", "key", "dates", "required_dates", "ints")
 
 

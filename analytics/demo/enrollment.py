@@ -57,9 +57,7 @@ def init_state(w: World) -> None:
         - 2.5 * lists.student
     )
     insured = (age >= 16) & (rng.random(n) < _sigmoid(logit))
-    emp_logit = (
-        -2.0 + stru + 0.9 * w.urban + 0.9 * zi - 1.4 * upg - 3.0 * has(7) - 0.5 * resonly
-    )
+    emp_logit = -2.0 + stru + 0.9 * w.urban + 0.9 * zi - 1.4 * upg - 3.0 * has(7) - 0.5 * resonly
     emp = rng.random(n) < _sigmoid(emp_logit)
     inst = emp & w.urban & (rng.random(n) < 0.14)
     sch = np.where(insured, np.where(emp, np.where(inst, _INST, _ENT), _RES), 0).astype(np.int8)
@@ -68,9 +66,9 @@ def init_state(w: World) -> None:
         < np.where(newcomer, 1.0, np.where(resonly, 0.45, np.where(has(3), 0.15, 0.03)))
     )
     w.sch = sch
-    w.reg = np.where(
-        elsewhere, rng.integers(1, len(_OTHER_PENSION_REGIONS) + 1, n), 0
-    ).astype(np.int16)
+    w.reg = np.where(elsewhere, rng.integers(1, len(_OTHER_PENSION_REGIONS) + 1, n), 0).astype(
+        np.int16
+    )
     w.reg12 = rng.random(n) < 0.15
     retired = age >= w.retire_age(sch)
     lapsed = rng.random(n) < 0.10
@@ -84,9 +82,7 @@ def init_state(w: World) -> None:
     w.start = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     assign_terms(w, np.flatnonzero(insured), g, initial=True)
     # Old terminated enrollments of some uninsured people (they once paid, then stopped).
-    w.tsch = np.where(~insured & (age >= 25) & (rng.random(n) < 0.12), _RES, 0).astype(
-        np.int8
-    )
+    w.tsch = np.where(~insured & (age >= 25) & (rng.random(n) < 0.12), _RES, 0).astype(np.int8)
     w.treg = np.zeros(n, dtype=np.int16)
     # Duplicate enrollments (重复参保): a second active scheme or region for a few people.
     w.dsch = np.zeros(n, dtype=np.int8)
@@ -94,9 +90,7 @@ def init_state(w: World) -> None:
     w.dreg = np.zeros(n, dtype=np.int16)
     dup = insured & ~newcomer & (rng.random(n) < 0.005)
     kind = rng.integers(0, 3, n)
-    a = (
-        dup & (w.st == _C) & (sch >= _ENT) & (kind == 0)
-    )  # employee here + residents' scheme here
+    a = dup & (w.st == _C) & (sch >= _ENT) & (kind == 0)  # employee here + residents' scheme here
     b = dup & (w.st == _C) & (sch == _RES) & (kind == 1)  # residents' scheme in two regions
     c = dup & (w.st == _P) & (kind == 2)  # drawing a pension and paying elsewhere
     w.dsch[a], w.dst[a], w.dreg[a] = _RES, _C, w.reg[a]
@@ -169,10 +163,7 @@ def apply_moves(w: World, t: int, who: np.ndarray, ttype: np.ndarray, groups: np
     emp = (
         (age < 60)
         & ((g & _GROUP_BITS[7]) == 0)
-        & (
-            rng.random(len(enroll))
-            < _sigmoid(-1.3 + 0.9 * w.urban[enroll] + 0.8 * zi + 0.8 * able)
-        )
+        & (rng.random(len(enroll)) < _sigmoid(-1.3 + 0.9 * w.urban[enroll] + 0.8 * zi + 0.8 * able))
     )
     w.sch[enroll] = np.where(emp, _ENT, _RES)
     w.st[enroll] = np.where(age >= 60, _P, _C)

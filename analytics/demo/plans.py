@@ -65,9 +65,7 @@ def file_plans(w: World, kind: str, t: int, df: pd.DataFrame) -> tuple[list[File
             ], one
         enc = ("gb18030", "utf-8", "utf-8-sig")[t % 3]
         plans = [
-            FilePlan(
-                f"养老保险参保_城乡居民_{tag}.csv", hv, encoding=enc, date_style="compact"
-            ),
+            FilePlan(f"养老保险参保_城乡居民_{tag}.csv", hv, encoding=enc, date_style="compact"),
             FilePlan(f"养老保险参保_职工_{tag}.csv", hv, encoding=enc, date_style="compact"),
         ]
         return plans, (df.scheme.to_numpy() != _SCHEMES[_RES]).astype(int)
@@ -87,15 +85,12 @@ def file_plans(w: World, kind: str, t: int, df: pd.DataFrame) -> tuple[list[File
         title = (f"{REGION_NAME}基本养老保险扩面入户调查登记表", stamp)
         if y == 2:  # each street office sends its own sheet
             plans = [
-                FilePlan(f"入户调查_{s}_{tag}.xlsx", hv, title=title[:1], **roster)
-                for s in streets
+                FilePlan(f"入户调查_{s}_{tag}.xlsx", hv, title=title[:1], **roster) for s in streets
             ]
             return plans, df._street.to_numpy()
         if y == 1:
             return [
-                FilePlan(
-                    f"survey_{tag}.csv", hv, encoding="gbk", crlf=True, date_style="compact"
-                )
+                FilePlan(f"survey_{tag}.csv", hv, encoding="gbk", crlf=True, date_style="compact")
             ], one
         return [
             FilePlan(
@@ -193,17 +188,11 @@ def file_plans(w: World, kind: str, t: int, df: pd.DataFrame) -> tuple[list[File
             return plans, w.street[df._pi.to_numpy()]
         if y == 2:
             plans = [
-                FilePlan(
-                    "低保人员花名册_城市.xlsx", hv, title=("城市低保人员花名册",), **roster
-                ),
-                FilePlan(
-                    "低保人员花名册_农村.xlsx", hv, title=("农村低保人员花名册",), **roster
-                ),
+                FilePlan("低保人员花名册_城市.xlsx", hv, title=("城市低保人员花名册",), **roster),
+                FilePlan("低保人员花名册_农村.xlsx", hv, title=("农村低保人员花名册",), **roster),
             ]
             return plans, (df.category.to_numpy() == "农村低保").astype(int)
-        return [
-            FilePlan("低保.xlsx", hv, title=(f"{REGION_NAME}低保人员花名册",), **roster)
-        ], one
+        return [FilePlan("低保.xlsx", hv, title=(f"{REGION_NAME}低保人员花名册",), **roster)], one
     if kind in ("tekun", "fanpin", "landless", "licensed_professional", "other_eligible"):
         names = {
             "tekun": "特困人员",

@@ -142,7 +142,8 @@ def hukou_rows(w: World, y: int) -> pd.DataFrame:
         + c.name.to_numpy()[comm]
         + np.where(c.urban.to_numpy()[comm], np.char.add(num, "栋"), np.char.add(num, "号"))
     )
-    return person_frame(w, 
+    return person_frame(
+        w,
         idx,
         gender=np.where(w.male[idx], "男", "女"),
         address_code=w.comm_codes[comm],
@@ -235,7 +236,8 @@ def fanpin_rows(w: World, y: int) -> pd.DataFrame:
 def disability_rows(w: World, y: int) -> pd.DataFrame:
     idx = members(w, "disability", y)
     a = w.latent.attrs
-    return person_frame(w, 
+    return person_frame(
+        w,
         idx,
         disability_type=a["disability_type"][idx],
         disability_level=a["disability_level"][idx],
@@ -244,18 +246,18 @@ def disability_rows(w: World, y: int) -> pd.DataFrame:
 
 def landless_rows(w: World, y: int) -> pd.DataFrame:
     idx = members(w, "landless", y)
-    return person_frame(w, 
+    return person_frame(
+        w,
         idx,
-        expropriation_date=w.latent.attrs["expropriation_date"][idx].astype(
-            "datetime64[ns]"
-        ),
+        expropriation_date=w.latent.attrs["expropriation_date"][idx].astype("datetime64[ns]"),
     )
 
 
 def migrant_worker_rows(w: World, y: int) -> pd.DataFrame:
     idx = members(w, "migrant_worker", y)
     k = len(idx)
-    return person_frame(w, 
+    return person_frame(
+        w,
         idx,
         employment_start=w.years[y].migrant_start[idx].astype("datetime64[ns]"),
         employment_type=_EMPLOYMENT_TYPES[w.rng.choice(4, k, p=[0.7, 0.2, 0.07, 0.03])],
@@ -269,7 +271,8 @@ def platform_worker_rows(w: World, y: int) -> pd.DataFrame:
     a = w.latent.attrs
     start = a["platform_start"][idx].copy()
     start[w.rng.random(len(idx)) < 0.1] = np.datetime64("NaT")
-    return person_frame(w, 
+    return person_frame(
+        w,
         idx,
         occupation=a["occupation"][idx],
         platform=a["platform"][idx],
@@ -289,15 +292,16 @@ def licensed_professional_rows(w: World, y: int) -> pd.DataFrame:
         np.char.add(np.char.add(REGION_NAME, firm), "旅行社"),
     )
     inst = np.where(a["practice_type"][idx] == "自由职业", "", inst)
-    return person_frame(w, 
-        idx, profession=prof, practice_type=a["practice_type"][idx], institution=inst
+    return person_frame(
+        w, idx, profession=prof, practice_type=a["practice_type"][idx], institution=inst
     )
 
 
 def income_assets_rows(w: World, y: int) -> pd.DataFrame:
     idx = members(w, "income_assets", y)
     a = w.latent.attrs
-    return person_frame(w, 
+    return person_frame(
+        w,
         idx,
         annual_income=_ints(w.years[y].annual_income[idx]),
         properties=_ints(a["properties"][idx]),

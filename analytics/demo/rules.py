@@ -33,12 +33,7 @@ def truth_at(w: World, t: int) -> dict[str, np.ndarray]:
     dead = (w.death_q <= t) | (lists.hukou_status == _HK_DEAD)
     serving = ~np.isnat(lists.inmate_release) & (lists.inmate_release >= d)
     legal = (
-        pop
-        & (w.age(t) >= 16)
-        & ~dead
-        & (lists.hukou_status != _HK_OUT)
-        & ~lists.student
-        & ~serving
+        pop & (w.age(t) >= 16) & ~dead & (lists.hukou_status != _HK_OUT) & ~lists.student & ~serving
     )
     st, sch, dst, dsch = w.st, w.sch, w.dst, w.dsch
     insured = np.isin(st, (_C, _S, _P)) | np.isin(dst, (_C, _S, _P))

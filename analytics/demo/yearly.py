@@ -47,12 +47,10 @@ def year_lists(w: World, y: int) -> _YearLists:
     g[m["landless"] | (m["other_eligible"] & np.isin(cat, ("村社区干部", "乡村医生")))] |= (
         _GROUP_BITS[2]
     )
-    g[m["platform_worker"] & np.isin(lat.attrs["occupation"], _GROUP_OCCUPATIONS)] |= (
-        _GROUP_BITS[4]
+    g[m["platform_worker"] & np.isin(lat.attrs["occupation"], _GROUP_OCCUPATIONS)] |= _GROUP_BITS[4]
+    g[m["licensed_professional"] & np.isin(lat.attrs["practice_type"], _FREELANCE_PRACTICE)] |= (
+        _GROUP_BITS[5]
     )
-    g[
-        m["licensed_professional"] & np.isin(lat.attrs["practice_type"], _FREELANCE_PRACTICE)
-    ] |= _GROUP_BITS[5]
     income = np.where(
         m["income_assets"],
         np.round(p.income.to_numpy() * 1.05**y * np.exp(rng.normal(0, 0.08, w.n)), -2),
@@ -81,9 +79,7 @@ def year_lists(w: World, y: int) -> _YearLists:
         start[keep] = prev[keep]
         new = mw & np.isnat(prev)
         start[new] = d - rng.integers(1, 365, new.sum()).astype("timedelta64[D]")
-    lists = _YearLists(
-        hk, residence, student, release, g, start, income.astype(np.int64), present
-    )
+    lists = _YearLists(hk, residence, student, release, g, start, income.astype(np.int64), present)
     w.years[y] = lists
     return lists
 

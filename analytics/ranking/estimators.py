@@ -39,12 +39,15 @@ CLASSES = np.array([0.0, 1.0])
 def _check_frame(x: object, columns: Sequence[str], who: str) -> pd.DataFrame:
     """``x`` itself, once it is a DataFrame with every column in ``columns``."""
     if not isinstance(x, pd.DataFrame):
-        raise TypeError(f"{who}: expected a pandas DataFrame of feature_frame() rows, "
-                        f"got {type(x).__name__}")
+        raise TypeError(
+            f"{who}: expected a pandas DataFrame of feature_frame() rows, got {type(x).__name__}"
+        )
     missing = [c for c in columns if c not in x.columns]
     if missing:
-        raise ValueError(f"{who}: the feature frame lacks the column(s) {missing}; expected the "
-                         "columns of analytics.ranking.features.feature_frame()")
+        raise ValueError(
+            f"{who}: the feature frame lacks the column(s) {missing}; expected the "
+            "columns of analytics.ranking.features.feature_frame()"
+        )
     return x
 
 
@@ -52,8 +55,9 @@ def _check_y(x: pd.DataFrame, y: object, who: str) -> np.ndarray:
     """``y`` as an array: one 0/1 outcome per row of ``x``."""
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
-        raise ValueError(f"{who}: expected y with one outcome per row ({len(x)}), "
-                         f"got shape {y.shape}")
+        raise ValueError(
+            f"{who}: expected y with one outcome per row ({len(x)}), got shape {y.shape}"
+        )
     if not np.isin(y, CLASSES).all():
         raise ValueError(f"{who}: expected y of 0 (not reached) and 1 (reached) only")
     return y
@@ -96,11 +100,19 @@ class BoostedModel(RankingModel):
 
     name = "hgb"
 
-    def __init__(self, extra: tuple[str, ...] = (), learning_rate: float = 0.1,
-                 max_iter: int = 300, max_leaf_nodes: int = 15, min_samples_leaf: int = 40,
-                 max_bins: int = 63, l2_regularization: float = 1.0,
-                 validation_fraction: float = 0.15, n_iter_no_change: int = 20,
-                 random_state: int | None = RANDOM_STATE) -> None:
+    def __init__(
+        self,
+        extra: tuple[str, ...] = (),
+        learning_rate: float = 0.1,
+        max_iter: int = 300,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 40,
+        max_bins: int = 63,
+        l2_regularization: float = 1.0,
+        validation_fraction: float = 0.15,
+        n_iter_no_change: int = 20,
+        random_state: int | None = RANDOM_STATE,
+    ) -> None:
         self.extra = extra
         self.learning_rate = learning_rate
         self.max_iter = max_iter
@@ -127,12 +139,18 @@ class BoostedModel(RankingModel):
         # bins; it carries nothing to learn, so it is left out.
         self.columns_ = [c for c in NUMERIC + list(self.extra) if x[c].notna().any()]
         self.clf_ = HistGradientBoostingClassifier(
-            learning_rate=self.learning_rate, max_iter=self.max_iter,
-            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
-            max_bins=self.max_bins, l2_regularization=self.l2_regularization,
-            categorical_features="from_dtype", early_stopping=True,
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            max_bins=self.max_bins,
+            l2_regularization=self.l2_regularization,
+            categorical_features="from_dtype",
+            early_stopping=True,
             validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change, random_state=self.random_state)
+            n_iter_no_change=self.n_iter_no_change,
+            random_state=self.random_state,
+        )
         self.clf_.fit(self._matrix(x), y)
         self.classes_ = self.clf_.classes_
         return self
@@ -164,9 +182,12 @@ class LogisticModel(RankingModel):
             mask = (x["target_type"] == t).to_numpy()
             if mask.sum() < self.min_rows or len(set(y[mask])) < 2:
                 continue  # too little to learn from: this type keeps the prior
-            pre = ColumnTransformer([
-                ("num", make_pipeline(StandardScaler()), NUMERIC),
-                ("street", OneHotEncoder(handle_unknown="ignore"), ["street"])])
+            pre = ColumnTransformer(
+                [
+                    ("num", make_pipeline(StandardScaler()), NUMERIC),
+                    ("street", OneHotEncoder(handle_unknown="ignore"), ["street"]),
+                ]
+            )
             clf = make_pipeline(pre, LogisticRegression(C=self.C, max_iter=self.max_iter))
             self.models_[t] = clf.fit(x.loc[mask, NUMERIC + ["street"]].fillna(0), y[mask])
         self.classes_ = CLASSES.copy()
@@ -181,8 +202,11 @@ class LogisticModel(RankingModel):
             if not mask.any():
                 continue
             model = self.models_.get(t)
-            out[mask] = (model.predict_proba(x.loc[mask, NUMERIC + ["street"]].fillna(0))[:, 1]
-                         if model is not None else prior_scores_of(x.loc[mask]))
+            out[mask] = (
+                model.predict_proba(x.loc[mask, NUMERIC + ["street"]].fillna(0))[:, 1]
+                if model is not None
+                else prior_scores_of(x.loc[mask])
+            )
         return _two_columns(out)
 
 

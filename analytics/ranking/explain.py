@@ -29,8 +29,13 @@ def factors(x: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for i in range(len(SURVEY_RESULTS)):
         y[f"survey_{i}"] = 0.0
     out["survey"] = y
-    for col, neutral in (("visits", 0.0), ("age", 40.0), ("grade_log", np.nan),
-                         ("lapse_quarters", 0.0), ("ability", np.nan)):
+    for col, neutral in (
+        ("visits", 0.0),
+        ("age", 40.0),
+        ("grade_log", np.nan),
+        ("lapse_quarters", 0.0),
+        ("ability", np.nan),
+    ):
         y = x.copy()
         y[col] = neutral
         out[col] = y
@@ -82,24 +87,38 @@ def text(factor: str, x: dict, person: dict, details: dict) -> str:
     raise KeyError(factor)
 
 
-def explain(model: RankingModel, x: pd.DataFrame, persons: pd.DataFrame,
-            evidence: pd.DataFrame, top: int = 3, min_gain: float = 0.002) -> list[str]:
+def explain(
+    model: RankingModel,
+    x: pd.DataFrame,
+    persons: pd.DataFrame,
+    evidence: pd.DataFrame,
+    top: int = 3,
+    min_gain: float = 0.002,
+) -> list[str]:
     """Up to ``top`` facts that raise each target's score most, '；'-joined
     (``model`` fitted, ``x`` the feature rows of ``persons``)."""
     base = positive_proba(model, x)
     taken = factors(x)
     names = list(taken)
-    gains = np.column_stack([
-        np.where(has_factor(x, f), base - positive_proba(model, taken[f]), -np.inf)
-        for f in names])
+    gains = np.column_stack(
+        [np.where(has_factor(x, f), base - positive_proba(model, taken[f]), -np.inf) for f in names]
+    )
     order = np.argsort(-gains, axis=1, kind="stable")[:, :top]
-    details = (evidence.sort_values(["id_number", "group_no", "kind"])
-               .groupby(["id_number", "group_no"])["detail"].first().to_dict()
-               if len(evidence) else {})
+    details = (
+        evidence.sort_values(["id_number", "group_no", "kind"])
+        .groupby(["id_number", "group_no"])["detail"]
+        .first()
+        .to_dict()
+        if len(evidence)
+        else {}
+    )
     rows = x.to_dict("records")
     people = persons[["id_number", "survey_result", "ability_to_pay"]].to_dict("records")
     out = []
     for i, picks in enumerate(order):
-        out.append("；".join(text(names[j], rows[i], people[i], details) for j in picks
-                            if gains[i, j] > min_gain))
+        out.append(
+            "；".join(
+                text(names[j], rows[i], people[i], details) for j in picks if gains[i, j] > min_gain
+            )
+        )
     return out

@@ -17,16 +17,52 @@ SURVEY_RESULTS = ("同意参保", "考虑中", "拒绝", "联系不上", "已参
 ABILITY = {"强": 2.0, "一般": 1.0, "弱": 0.0}
 # Columns of reg_persons the features are made from (all known on the snapshot's date).
 PERSON_COLUMNS = (
-    "id_number", "target_type", "age", "gender", "urban", "street_code", "in_hukou",
-    "in_residence", "insured_elsewhere", "residents_grade", "groups", "visits", "survey_result",
-    "ability_to_pay", "annual_income", "properties", "vehicles", "platform_income",
-    "platform_months", "migrant_income", "migrant_months", "live_entities", "entity_employees",
+    "id_number",
+    "target_type",
+    "age",
+    "gender",
+    "urban",
+    "street_code",
+    "in_hukou",
+    "in_residence",
+    "insured_elsewhere",
+    "residents_grade",
+    "groups",
+    "visits",
+    "survey_result",
+    "ability_to_pay",
+    "annual_income",
+    "properties",
+    "vehicles",
+    "platform_income",
+    "platform_months",
+    "migrant_income",
+    "migrant_months",
+    "live_entities",
+    "entity_employees",
 )
 NUMERIC = [
-    "age", "male", "urban", "in_hukou", "in_residence", "insured_elsewhere", "grade_log",
-    "income_log", "has_income", "properties", "vehicles", "platform_income", "platform_months",
-    "migrant_income", "migrant_months", "live_entities", "entity_employees", "visits",
-    "lapse_quarters", "ability", "n_groups",
+    "age",
+    "male",
+    "urban",
+    "in_hukou",
+    "in_residence",
+    "insured_elsewhere",
+    "grade_log",
+    "income_log",
+    "has_income",
+    "properties",
+    "vehicles",
+    "platform_income",
+    "platform_months",
+    "migrant_income",
+    "migrant_months",
+    "live_entities",
+    "entity_employees",
+    "visits",
+    "lapse_quarters",
+    "ability",
+    "n_groups",
     *[f"g{g}" for g in range(1, 9)],
     *[f"survey_{i}" for i in range(len(SURVEY_RESULTS))],
 ]
@@ -37,7 +73,8 @@ CATEGORICAL = ["target_type", "street"]
 def outcome_column(target_type: str) -> str:
     """The snapshot column that says a target of this type reached its outcome."""
     return {"enroll": "insured", "resume": "contributing", "upgrade": "employee_contributor"}[
-        target_type]
+        target_type
+    ]
 
 
 def feature_frame(persons: pd.DataFrame, lapse: pd.Series | None = None) -> pd.DataFrame:
@@ -53,17 +90,31 @@ def feature_frame(persons: pd.DataFrame, lapse: pd.Series | None = None) -> pd.D
     for col in ("urban", "in_hukou", "in_residence", "insured_elsewhere"):
         x[col] = p[col].astype("boolean").fillna(False).astype(float)
     x["grade_log"] = np.log(p["residents_grade"].astype(float).clip(lower=1))
-    income = pd.concat([p["annual_income"].astype(float),
-                        12 * p["platform_income"].astype(float),
-                        12 * p["migrant_income"].astype(float)], axis=1).max(axis=1)
+    income = pd.concat(
+        [
+            p["annual_income"].astype(float),
+            12 * p["platform_income"].astype(float),
+            12 * p["migrant_income"].astype(float),
+        ],
+        axis=1,
+    ).max(axis=1)
     x["income_log"] = np.log(income.clip(lower=1))
     x["has_income"] = income.notna().astype(float)
-    for col in ("properties", "vehicles", "platform_income", "platform_months",
-                "migrant_income", "migrant_months", "live_entities", "entity_employees"):
+    for col in (
+        "properties",
+        "vehicles",
+        "platform_income",
+        "platform_months",
+        "migrant_income",
+        "migrant_months",
+        "live_entities",
+        "entity_employees",
+    ):
         x[col] = p[col].astype(float)
     x["visits"] = p["visits"].astype(float).fillna(0)
-    x["lapse_quarters"] = (p["id_number"].map(lapse).astype(float).fillna(0)
-                           if lapse is not None else 0.0)
+    x["lapse_quarters"] = (
+        p["id_number"].map(lapse).astype(float).fillna(0) if lapse is not None else 0.0
+    )
     x["ability"] = p["ability_to_pay"].map(ABILITY).astype(float)
     groups = p["groups"].apply(lambda g: set(g) if g is not None else set())
     for g in range(1, 9):

@@ -35,8 +35,7 @@ class History:
         return pd.Series(run, dtype=float)
 
 
-def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                 current: pd.DataFrame) -> History:
+def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date, current: pd.DataFrame) -> History:
     """The stored snapshots before ``as_of`` plus the current (unsaved) one.
 
     Of a stored snapshot only the rows training reads are loaded: its targets,
@@ -44,7 +43,9 @@ def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     a million people this is a seventh of the rows."""
     cols = ", ".join(f"p.{c}" for c in PERSON_COLUMNS)
     outcome = ", ".join(f"p.{c}" for c in OUTCOME_COLUMNS)
-    rows = con.execute(f"""
+    rows = (
+        con.execute(
+            f"""
         WITH v AS (
             SELECT version, as_of, lag(version) OVER (ORDER BY as_of) AS previous
             FROM registry_versions WHERE as_of < ?
@@ -58,10 +59,17 @@ def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         FROM reg_persons p JOIN v USING (version)
         LEFT JOIN earlier_targets e ON e.version = p.version AND e.id_number = p.id_number
         WHERE p.target_type IS NOT NULL OR e.id_number IS NOT NULL
-        ORDER BY v.as_of, p.id_number""", [as_of]).df() if store.has_table(con, "reg_persons") \
+        ORDER BY v.as_of, p.id_number""",
+            [as_of],
+        ).df()
+        if store.has_table(con, "reg_persons")
         else pd.DataFrame()
-    snaps = [(d, g.drop(columns="as_of")) for d, g in rows.groupby("as_of", sort=True)] \
-        if len(rows) else []
+    )
+    snaps = (
+        [(d, g.drop(columns="as_of")) for d, g in rows.groupby("as_of", sort=True)]
+        if len(rows)
+        else []
+    )
     keep = [*PERSON_COLUMNS, *OUTCOME_COLUMNS]
     snaps.append((as_of, current[keep]))
     return History([(pd.Timestamp(d).date(), f.reset_index(drop=True)) for d, f in snaps])
@@ -69,13 +77,15 @@ def load_history(con: duckdb.DuckDBPyConnection, as_of: dt.date,
 
 def visits_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> set[str]:
     """People visited (a survey row dated) in (start, end]: the uplift's treatment."""
-    rows = con.execute("SELECT DISTINCT id_number FROM survey_rows WHERE survey_date > ? "
-                       "AND survey_date <= ? AND as_of <= ?", [start, end, end]).fetchall()
+    rows = con.execute(
+        "SELECT DISTINCT id_number FROM survey_rows WHERE survey_date > ? "
+        "AND survey_date <= ? AND as_of <= ?",
+        [start, end, end],
+    ).fetchall()
     return {r[0] for r in rows}
 
 
-def training_pairs(history: History, con: duckdb.DuckDBPyConnection | None = None
-                   ) -> pd.DataFrame:
+def training_pairs(history: History, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """Targets of each snapshot with features, outcome by the next snapshot and
     whether they were visited in between. Features come from the earlier
     snapshot only (the leakage guard: nothing from the outcome period)."""
@@ -94,8 +104,11 @@ def training_pairs(history: History, con: duckdb.DuckDBPyConnection | None = Non
             reached = targets.loc[mask, "id_number"].map(later[outcome_column(t)])
             y[mask] = reached.astype("boolean").fillna(False).astype(float).to_numpy()
         x["y"] = y
-        x["treated"] = (targets["id_number"].isin(visits_between(con, d0, d1)).astype(float)
-                        if con is not None else 0.0)
+        x["treated"] = (
+            targets["id_number"].isin(visits_between(con, d0, d1)).astype(float)
+            if con is not None
+            else 0.0
+        )
         x["start"], x["end"] = d0, d1
         x["id_number"] = targets["id_number"].to_numpy()
         frames.append(x)

@@ -27,8 +27,12 @@ PRIOR_GROUP = {
 }
 PRIOR_SURVEY = {"同意参保": 0.30, "考虑中": 0.10, "拒绝": -0.05, "联系不上": -0.03}
 # The feature columns the prior reads.
-PRIOR_COLUMNS = ["target_type", "age", *[f"g{g}" for g in PRIOR_GROUP],
-                 *[f"survey_{i}" for i in range(len(SURVEY_RESULTS))]]
+PRIOR_COLUMNS = [
+    "target_type",
+    "age",
+    *[f"g{g}" for g in PRIOR_GROUP],
+    *[f"survey_{i}" for i in range(len(SURVEY_RESULTS))],
+]
 
 
 def prior_scores_of(x: pd.DataFrame) -> np.ndarray:
@@ -47,8 +51,9 @@ def prior_scores_of(x: pd.DataFrame) -> np.ndarray:
         score += points * has
     age = x["age"].to_numpy()
     enroll = t == "enroll"
-    score += enroll * np.select([(age >= 45) & (age < 60), age >= 60, age < 25],
-                                [0.03, -0.04, -0.03], 0.0)
+    score += enroll * np.select(
+        [(age >= 45) & (age < 60), age >= 60, age < 25], [0.03, -0.04, -0.03], 0.0
+    )
     for i, result in enumerate(SURVEY_RESULTS):
         score += PRIOR_SURVEY.get(result, 0.0) * (x[f"survey_{i}"].to_numpy() > 0)
     return np.clip(score, 0.01, 0.95)

@@ -37,15 +37,15 @@ def code_files() -> list[Path]:
     return sorted(PACKAGE_DIR.glob("*.py"))
 
 
-def score_targets(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                  learn: bool) -> tuple[str, dict]:
+def score_targets(con: duckdb.DuckDBPyConnection, as_of: dt.date, learn: bool) -> tuple[str, dict]:
     """Score the targets of mart_persons into the temp table int_scores; returns
     the model's name and report. ``learn`` False keeps the prior."""
     evidence = con.execute("SELECT * FROM mart_evidence").df()
     learned = learned_scores(con, as_of, evidence) if learn else None
     if learned is None:
-        targets = con.execute("SELECT * FROM mart_persons WHERE target_type IS NOT NULL "
-                              "ORDER BY id_number").df()
+        targets = con.execute(
+            "SELECT * FROM mart_persons WHERE target_type IS NOT NULL ORDER BY id_number"
+        ).df()
         scores = prior_scores(targets, evidence)
         report = {"chosen": "prior", "note": "无历史数据或未训练 (no history: prior score)"}
     else:
@@ -61,19 +61,29 @@ def report_json(report: dict) -> str:
     return json.dumps(report, ensure_ascii=False, default=str, allow_nan=True)
 
 
-def _scored(persons: pd.DataFrame, x: pd.DataFrame, scores: np.ndarray, reasons: list[str],
-            model_name: str, uplift: np.ndarray | None = None) -> pd.DataFrame:
-    actions = [suggest_action(t, list(g) if g is not None else [])
-               for t, g in zip(persons["target_type"], persons["groups"])]
-    return pd.DataFrame({
-        "id_number": persons["id_number"].to_numpy(),
-        "score": np.clip(scores, 0.0, 1.0),
-        "reasons": reasons,
-        "action": [a for a, _ in actions],
-        "action_rule": [r for _, r in actions],
-        "uplift": uplift if uplift is not None else np.full(len(persons), np.nan),
-        "model": model_name,
-    })
+def _scored(
+    persons: pd.DataFrame,
+    x: pd.DataFrame,
+    scores: np.ndarray,
+    reasons: list[str],
+    model_name: str,
+    uplift: np.ndarray | None = None,
+) -> pd.DataFrame:
+    actions = [
+        suggest_action(t, list(g) if g is not None else [])
+        for t, g in zip(persons["target_type"], persons["groups"])
+    ]
+    return pd.DataFrame(
+        {
+            "id_number": persons["id_number"].to_numpy(),
+            "score": np.clip(scores, 0.0, 1.0),
+            "reasons": reasons,
+            "action": [a for a, _ in actions],
+            "action_rule": [r for _, r in actions],
+            "uplift": uplift if uplift is not None else np.full(len(persons), np.nan),
+            "model": model_name,
+        }
+    )
 
 
 def prior_scores(persons: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
@@ -81,12 +91,14 @@ def prior_scores(persons: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     persons = persons.reset_index(drop=True)
     x = feature_frame(persons)
     prior = PriorModel().fit(x)
-    return _scored(persons, x, positive_proba(prior, x), explain(prior, x, persons, evidence),
-                   prior.name)
+    return _scored(
+        persons, x, positive_proba(prior, x), explain(prior, x, persons, evidence), prior.name
+    )
 
 
-def learned_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                   evidence: pd.DataFrame) -> tuple[pd.DataFrame, dict] | None:
+def learned_scores(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, evidence: pd.DataFrame
+) -> tuple[pd.DataFrame, dict] | None:
     """Scores from a model learned on earlier snapshots, or None without history."""
     # At most two threads: more only oversubscribe a shared machine (a fit took
     # 7.7 s instead of 0.9 s beside other busy processes); scores are identical
@@ -95,8 +107,9 @@ def learned_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         return _learned_scores(con, as_of, evidence)
 
 
-def _learned_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                    evidence: pd.DataFrame) -> tuple[pd.DataFrame, dict] | None:
+def _learned_scores(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, evidence: pd.DataFrame
+) -> tuple[pd.DataFrame, dict] | None:
     current = con.execute("SELECT * FROM mart_persons ORDER BY id_number").df()
     history = load_history(con, as_of, current)
     pairs = training_pairs(history, con)

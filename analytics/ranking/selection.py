@@ -33,7 +33,9 @@ def metrics(y: np.ndarray, p: np.ndarray) -> dict:
     base = y.mean() if len(y) else float("nan")
     top = order[: max(1, len(y) // 10)]
     out = {
-        "n": len(y), "positives": int(y.sum()), "base_rate": float(base),
+        "n": len(y),
+        "positives": int(y.sum()),
+        "base_rate": float(base),
         "auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan"),
         "top_decile_lift": float(y[top].mean() / base) if base > 0 else float("nan"),
         "brier": float(brier_score_loss(y, p)),
@@ -43,14 +45,24 @@ def metrics(y: np.ndarray, p: np.ndarray) -> dict:
         out[f"precision_at_{k}"] = float(y[order[:k]].mean()) if len(y) >= k else float("nan")
     bins = np.clip((p * 10).astype(int), 0, 9)
     out["calibration"] = [
-        {"bin": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "n": int((bins == b).sum()),
-         "mean_score": float(p[bins == b].mean()), "observed": float(y[bins == b].mean())}
-        for b in range(10) if (bins == b).any()]
+        {
+            "bin": f"{b / 10:.1f}-{(b + 1) / 10:.1f}",
+            "n": int((bins == b).sum()),
+            "mean_score": float(p[bins == b].mean()),
+            "observed": float(y[bins == b].mean()),
+        }
+        for b in range(10)
+        if (bins == b).any()
+    ]
     return out
 
 
-def uplift_at_k(y: np.ndarray, treated: np.ndarray, uplift: np.ndarray,
-                fractions: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 1.0)) -> list[dict]:
+def uplift_at_k(
+    y: np.ndarray,
+    treated: np.ndarray,
+    uplift: np.ndarray,
+    fractions: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 1.0),
+) -> list[dict]:
     """Observed uplift (visited minus not-visited outcome rate) among the top
     fraction by predicted uplift, beside the same for the whole list (what a
     random order gives in expectation)."""
@@ -59,8 +71,14 @@ def uplift_at_k(y: np.ndarray, treated: np.ndarray, uplift: np.ndarray,
     overall = _rate_gap(y, treated)
     for f in fractions:
         top = order[: max(1, int(len(y) * f))]
-        rows.append({"fraction": f, "n": len(top), "uplift": _rate_gap(y[top], treated[top]),
-                     "random": overall})
+        rows.append(
+            {
+                "fraction": f,
+                "n": len(top),
+                "uplift": _rate_gap(y[top], treated[top]),
+                "random": overall,
+            }
+        )
     return rows
 
 
@@ -84,8 +102,10 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
     report: dict = {
         "training_dates": sorted({str(d) for d in pairs["start"]}),
         "outcome_dates": sorted({str(d) for d in pairs["end"]}),
-        "train_rows": len(train), "validation_rows": len(valid),
-        "validation_date": str(latest), "models": {},
+        "train_rows": len(train),
+        "validation_rows": len(valid),
+        "validation_date": str(latest),
+        "models": {},
     }
     best = None
     if len(train) and len(valid) and 0 < train["y"].sum() < len(train):
@@ -93,9 +113,13 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
             scores = positive_proba(m.fit(train, train["y"].to_numpy()), valid)
             report["models"][m.name] = metrics(valid["y"].to_numpy(), scores)
             report["models"][m.name]["by_type"] = {
-                t: metrics(valid.loc[valid["target_type"] == t, "y"].to_numpy(),
-                           scores[(valid["target_type"] == t).to_numpy()])
-                for t in TYPES if (valid["target_type"] == t).any()}
+                t: metrics(
+                    valid.loc[valid["target_type"] == t, "y"].to_numpy(),
+                    scores[(valid["target_type"] == t).to_numpy()],
+                )
+                for t in TYPES
+                if (valid["target_type"] == t).any()
+            }
         # Keep the simplest model whose AUC is within 0.005 of the best (prior <
         # logistic < boosted in complexity).
         aucs = {n: r["auc"] for n, r in report["models"].items()}
@@ -104,8 +128,11 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
     else:
         # Unvalidated: the boosted model only with enough rows to learn from.
         enough = len(pairs) >= 2000 and pairs["y"].sum() >= 50
-        best = (BoostedModel() if enough else LogisticModel()) \
-            if 0 < pairs["y"].sum() < len(pairs) else PriorModel()
+        best = (
+            (BoostedModel() if enough else LogisticModel())
+            if 0 < pairs["y"].sum() < len(pairs)
+            else PriorModel()
+        )
         report["note"] = "历史不足，无法留出验证 (too little history for a held-out date)"
     report["chosen"] = best.name
     fresh = clone(best)  # the winner's parameters, unfitted
@@ -124,10 +151,11 @@ def fit_uplift(pairs: pd.DataFrame, report: dict) -> BoostedModel | None:
     if len(train) and valid["treated"].sum() >= 10 and train["treated"].sum() >= 30:
         m = BoostedModel(extra=("treated",)).fit(train, train["y"].to_numpy())
         u = predict_uplift(m, valid)
-        report["uplift"] = {"validation_date": str(latest),
-                            "uplift_at_k": uplift_at_k(valid["y"].to_numpy(),
-                                                       valid["treated"].to_numpy(), u),
-                            "mean_predicted_uplift": float(u.mean())}
+        report["uplift"] = {
+            "validation_date": str(latest),
+            "uplift_at_k": uplift_at_k(valid["y"].to_numpy(), valid["treated"].to_numpy(), u),
+            "mean_predicted_uplift": float(u.mean()),
+        }
     return BoostedModel(extra=("treated",)).fit(pairs, pairs["y"].to_numpy())
 
 

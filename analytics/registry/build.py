@@ -23,7 +23,7 @@ from analytics import store
 from analytics.config import Config, load_config
 from analytics.registry.errors import BuildError
 from analytics.registry.in_force import create_event_kinds
-from analytics.registry.runner import PythonStep, SqlStep, run_steps, split_statements
+from analytics.registry.runner import PythonStep, SqlStep, run_steps
 from analytics.registry.versions import snapshot_dates, version_for  # noqa: F401
 
 STEPS_DIR = Path(__file__).parent
@@ -65,18 +65,32 @@ def _params(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: Co
         platform_occupations VARCHAR[], freelance_practice_types VARCHAR[],
         subsidy_categories VARCHAR[], other_categories VARCHAR[],
         severe_disability_levels VARCHAR[], primary_group_order INTEGER[])""")
-    con.execute("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        as_of, region, g.income_threshold, g.stable_employment_months,
-        list(g.platform_occupations), list(g.freelance_practice_types),
-        list(g.subsidy_categories), list(g.other_categories),
-        list(g.severe_disability_levels), list(g.primary_group_order)])
-    con.execute("CREATE OR REPLACE TEMP TABLE goals "
-                "(year INTEGER, coverage DECIMAL(18, 6), structure DECIMAL(18, 6))")
+    con.execute(
+        "INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            as_of,
+            region,
+            g.income_threshold,
+            g.stable_employment_months,
+            list(g.platform_occupations),
+            list(g.freelance_practice_types),
+            list(g.subsidy_categories),
+            list(g.other_categories),
+            list(g.severe_disability_levels),
+            list(g.primary_group_order),
+        ],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE goals "
+        "(year INTEGER, coverage DECIMAL(18, 6), structure DECIMAL(18, 6))"
+    )
     for goal in cfg.goals:
         # Decimal goals keep ceil(goal × n − k) exact (0.95 × 100 is 95, not 95.000…01).
-        con.execute("INSERT INTO goals VALUES (?, CAST(? AS VARCHAR)::DECIMAL(18, 6), "
-                    "CAST(? AS VARCHAR)::DECIMAL(18, 6))",
-                    [goal.year, repr(goal.coverage), repr(goal.structure)])
+        con.execute(
+            "INSERT INTO goals VALUES (?, CAST(? AS VARCHAR)::DECIMAL(18, 6), "
+            "CAST(? AS VARCHAR)::DECIMAL(18, 6))",
+            [goal.year, repr(goal.coverage), repr(goal.structure)],
+        )
     if not set(CONTRACT_GOAL_YEARS) <= {goal.year for goal in cfg.goals}:
         raise BuildError("配置中缺少2025或2035年目标 (goals for 2025 and 2035 are required)")
     create_event_kinds(con)
@@ -107,10 +121,13 @@ def _other_goal_years(ctx: BuildContext) -> None:
         cov, struct = f"coverage_gap_{int(year)}", f"structure_gap_{int(year)}"
         con.execute(f"ALTER TABLE mart_kpi ADD COLUMN {cov} BIGINT")
         con.execute(f"ALTER TABLE mart_kpi ADD COLUMN {struct} BIGINT")
-        con.execute(f"""UPDATE mart_kpi k SET {cov} = g.coverage_gap, {struct} = g.structure_gap
+        con.execute(
+            f"""UPDATE mart_kpi k SET {cov} = g.coverage_gap, {struct} = g.structure_gap
                         FROM int_kpi_gaps g
                         WHERE g.year = ? AND g.level = k.level
-                          AND g.code IS NOT DISTINCT FROM k.code""", [year])
+                          AND g.code IS NOT DISTINCT FROM k.code""",
+            [year],
+        )
 
 
 # The registry build, in order: staging (stg_: the rows in force, one kind per
@@ -183,31 +200,47 @@ def _persist(con: duckdb.DuckDBPyConnection, version: int) -> None:
                 con.execute(f"DROP TABLE {table}")
                 exists = False
         if not exists:
-            con.execute(f"CREATE TABLE {table} AS SELECT 0::INTEGER AS version, * "
-                        f"FROM mart_{mart} LIMIT 0")
-        con.execute(f"INSERT INTO {table} SELECT {int(version)}::INTEGER AS version, * "
-                    f"FROM mart_{mart}")
+            con.execute(
+                f"CREATE TABLE {table} AS SELECT 0::INTEGER AS version, * FROM mart_{mart} LIMIT 0"
+            )
+        con.execute(
+            f"INSERT INTO {table} SELECT {int(version)}::INTEGER AS version, * FROM mart_{mart}"
+        )
 
 
-def build_one(con: duckdb.DuckDBPyConnection, as_of: dt.date, region: str, cfg: Config,
-              data_seq: int, chash: str, debug: bool = False, learn: bool = True) -> int:
+def build_one(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    region: str,
+    cfg: Config,
+    data_seq: int,
+    chash: str,
+    debug: bool = False,
+    learn: bool = True,
+) -> int:
     """Build the registry for one date inside the caller's transaction."""
     version = store.scalar(con, "SELECT coalesce(max(version), 0) + 1 FROM registry_versions")
     ctx = BuildContext(con, as_of, region, cfg, learn)
     run_steps(con, PIPELINE, STEPS_DIR, ctx, debug)
     model, report = ctx.model, ctx.report
     _persist(con, version)
-    persons, legal, targets = store.one(con, 
-        "SELECT count(*), count(*) FILTER (WHERE legal), count(target_type) FROM mart_persons"
+    persons, legal, targets = store.one(
+        con, "SELECT count(*), count(*) FILTER (WHERE legal), count(target_type) FROM mart_persons"
     )
     entities = store.scalar(con, "SELECT count(*) FROM mart_entities")
-    con.execute("INSERT INTO registry_versions VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
-                [version, as_of, data_seq, chash, persons, legal, targets, entities, model])
-    con.execute("INSERT INTO model_reports VALUES (?, ?, ?)",
-                [version, as_of, _ranking().report_json(report)])
+    con.execute(
+        "INSERT INTO registry_versions VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
+        [version, as_of, data_seq, chash, persons, legal, targets, entities, model],
+    )
+    con.execute(
+        "INSERT INTO model_reports VALUES (?, ?, ?)",
+        [version, as_of, _ranking().report_json(report)],
+    )
     # The goals the gaps were computed with, exactly (DECIMAL), read by goals_of.
-    con.execute("INSERT INTO registry_goals SELECT ?, year, coverage, structure FROM goals "
-                "ORDER BY year", [version])
+    con.execute(
+        "INSERT INTO registry_goals SELECT ?, year, coverage, structure FROM goals ORDER BY year",
+        [version],
+    )
     return version
 
 
@@ -215,19 +248,29 @@ def prune(con: duckdb.DuckDBPyConnection) -> None:
     """Keep one snapshot per date, the newest, and never the version in use: it
     goes only in the transaction that switches to its successor."""
     current = int(store.get_meta(con, "current_version") or 0)
-    old = [r[0] for r in con.execute("""
+    old = [
+        r[0]
+        for r in con.execute("""
         SELECT version FROM registry_versions
         QUALIFY row_number() OVER (PARTITION BY as_of ORDER BY version DESC) > 1""").fetchall()
-        if r[0] != current]
+        if r[0] != current
+    ]
     if not old:
         return
-    for table in [f"reg_{mart}" for mart in MARTS] + ["registry_versions", "model_reports",
-                                                       "registry_goals"]:
+    for table in [f"reg_{mart}" for mart in MARTS] + [
+        "registry_versions",
+        "model_reports",
+        "registry_goals",
+    ]:
         con.execute(f"DELETE FROM {table} WHERE list_contains(?, version)", [old])
 
 
-def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
-                   debug: bool = False, config: Config | None = None) -> dict:
+def build_registry(
+    db: str | Path | None = None,
+    as_of: dt.date | None = None,
+    debug: bool = False,
+    config: Config | None = None,
+) -> dict:
     """Build the registry for ``as_of`` (default: the newest imported date) and
     make it the current one. Earlier imported dates without an up-to-date
     snapshot are built too, so history is complete."""
@@ -240,24 +283,32 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
         store.ensure_registry_schema(con)
         # Visits recorded in the app are survey rows too (the staging step reads both).
         store.attach_visits(con, db or store.default_db())
-        dates = [r[0] for r in con.execute(
-            "SELECT DISTINCT as_of FROM import_files ORDER BY as_of").fetchall()]
+        dates = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT as_of FROM import_files ORDER BY as_of"
+            ).fetchall()
+        ]
         if not dates:
             raise BuildError("数据库中没有已导入的批次 (nothing imported yet): run kuomian import")
         target = as_of or dates[-1]
         if target < dates[0]:
-            raise BuildError(f"{target} 早于所有已导入批次 (before every imported batch; the "
-                             f"first is {dates[0]})")
+            raise BuildError(
+                f"{target} 早于所有已导入批次 (before every imported batch; the "
+                f"first is {dates[0]})"
+            )
         region = store.get_meta(con, "region_code") or cfg.region_code
         chash = code_hash(cfg)
         wanted = [d for d in dates if d < target] + [target]
         t0 = time.perf_counter()
         built = []
         for d in wanted:
-            seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches "
-                               "WHERE as_of <= ?", [d])
-            have = store.one(con, "SELECT data_seq, code_hash FROM registry_versions "
-                               "WHERE as_of = ?", [d])
+            seq = store.scalar(
+                con, "SELECT coalesce(max(import_seq), 0) FROM import_batches WHERE as_of <= ?", [d]
+            )
+            have = store.one(
+                con, "SELECT data_seq, code_hash FROM registry_versions WHERE as_of = ?", [d]
+            )
             if d != target and have == (seq, chash):
                 continue
             # Each history snapshot commits on its own, so the date asked for reads
@@ -278,12 +329,14 @@ def build_registry(db: str | Path | None = None, as_of: dt.date | None = None,
                 con.execute("ROLLBACK")
                 raise
             built.append((d, version))
-        return {"as_of": target, "version": version, "dates_built": [d for d, _ in built],
-                "seconds": round(time.perf_counter() - t0, 2)}
+        return {
+            "as_of": target,
+            "version": version,
+            "dates_built": [d for d, _ in built],
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
     except duckdb.Error as exc:
         # The steps name their file (runner); this is the bookkeeping around them.
         raise BuildError(f"构建失败 (build failed): {exc}") from exc
     finally:
         con.close()
-
-

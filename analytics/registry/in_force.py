@@ -26,8 +26,10 @@ def event_kinds(sources: Sources | None = None) -> list[str]:
 
 def create_event_kinds(con: duckdb.DuckDBPyConnection, sources: Sources | None = None) -> None:
     """The temp table ``event_kinds(kind)`` the macro reads."""
-    con.execute("CREATE OR REPLACE TEMP TABLE event_kinds AS SELECT unnest(?::VARCHAR[]) AS kind",
-                [event_kinds(sources)])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE event_kinds AS SELECT unnest(?::VARCHAR[]) AS kind",
+        [event_kinds(sources)],
+    )
 
 
 def define_in_force(con: duckdb.DuckDBPyConnection, sources: Sources | None = None) -> None:

@@ -71,7 +71,9 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, debug: bool = False
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BuildError(f"步骤文件无法读取 (step file cannot be read): {path.name}: {exc}") from exc
+        raise BuildError(
+            f"步骤文件无法读取 (step file cannot be read): {path.name}: {exc}"
+        ) from exc
     for sql in split_statements(text):
         t0 = time.perf_counter()
         try:
@@ -79,14 +81,16 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, debug: bool = False
             rows = _rows(con, created_table(sql)) if debug else ""
         except duckdb.Error as exc:
             first = sql.splitlines()[0].strip()
-            raise BuildError(f"构建步骤失败 (build step failed): {path.name}: {first}: "
-                             f"{exc}") from exc
+            raise BuildError(
+                f"构建步骤失败 (build step failed): {path.name}: {first}: {exc}"
+            ) from exc
         if debug:
             _debug(path.name, " ".join(sql.split())[:100], rows, t0)
 
 
-def run_python_step(con: duckdb.DuckDBPyConnection, step: PythonStep, context: Any,
-                    debug: bool = False) -> None:
+def run_python_step(
+    con: duckdb.DuckDBPyConnection, step: PythonStep, context: Any, debug: bool = False
+) -> None:
     t0 = time.perf_counter()
     try:
         step.run(context)
@@ -97,8 +101,13 @@ def run_python_step(con: duckdb.DuckDBPyConnection, step: PythonStep, context: A
         _debug(step.name, f"python step {step.name}", rows, t0)
 
 
-def run_steps(con: duckdb.DuckDBPyConnection, steps: Iterable[Step], directory: Path,
-              context: Any = None, debug: bool = False) -> None:
+def run_steps(
+    con: duckdb.DuckDBPyConnection,
+    steps: Iterable[Step],
+    directory: Path,
+    context: Any = None,
+    debug: bool = False,
+) -> None:
     """Run ``steps`` in order: SQL files from ``directory``, Python steps with ``context``."""
     for step in steps:
         if isinstance(step, SqlStep):

@@ -14,17 +14,29 @@ from analytics.config import Goal
 from analytics.registry.errors import BuildError
 
 
-def version_for(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> tuple[int, dt.date]:
+def version_for(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None
+) -> tuple[int, dt.date]:
     """The registry version to read: the current one, or the snapshot of ``as_of``."""
     try:
         if as_of is None:
             current = store.get_meta(con, "current_version")
-            row = store.one(con, "SELECT version, as_of FROM registry_versions WHERE version = ?",
-                              [int(current)]) if current else None
+            row = (
+                store.one(
+                    con,
+                    "SELECT version, as_of FROM registry_versions WHERE version = ?",
+                    [int(current)],
+                )
+                if current
+                else None
+            )
         else:
-            row = store.one(con, "SELECT version, as_of FROM registry_versions WHERE as_of = ? "
-                                 "ORDER BY version DESC LIMIT 1",
-                              [as_of])
+            row = store.one(
+                con,
+                "SELECT version, as_of FROM registry_versions WHERE as_of = ? "
+                "ORDER BY version DESC LIMIT 1",
+                [as_of],
+            )
     except duckdb.CatalogException:
         row = None
     if row is None:
@@ -43,13 +55,17 @@ def goals_of(con: duckdb.DuckDBPyConnection, version: int) -> tuple[Goal, ...]:
     A version built before goals were stored has none: build again.
     """
     try:
-        rows = con.execute("SELECT year, coverage, structure FROM registry_goals "
-                           "WHERE version = ? ORDER BY year", [int(version)]).fetchall()
+        rows = con.execute(
+            "SELECT year, coverage, structure FROM registry_goals WHERE version = ? ORDER BY year",
+            [int(version)],
+        ).fetchall()
     except duckdb.CatalogException:
         rows = []
     if not rows:
-        raise BuildError(f"实名库版本 {version} 没有保存目标 (registry version {version} has no "
-                         "stored goals): run kuomian build")
+        raise BuildError(
+            f"实名库版本 {version} 没有保存目标 (registry version {version} has no "
+            "stored goals): run kuomian build"
+        )
     return tuple(Goal(int(y), float(c), float(s)) for y, c, s in rows)
 
 
