@@ -251,6 +251,11 @@ def attach_visits(con: duckdb.DuckDBPyConnection, db: str | Path) -> None:
         FROM _app_visits""")
 
 
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd.DataFrame:
+    """A query's result as a DataFrame."""
+    return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+
+
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     row = one(con, "SELECT value FROM meta WHERE key = ?", [key])
     return row[0] if row else None

@@ -1,24 +1,8 @@
-"""Read functions for the dashboard (and anything else that shows the registry).
-They never write: the app's writes are in :mod:`analytics.writes`, the import
-and build workflow in :mod:`analytics.workflow`.
-
-Every function opens a short-lived read-only connection (:func:`store.reading`),
-and takes the registry ``version`` to read (the cache key of the app) and,
-where people are returned, the viewer's :class:`~analytics.access.Scope`:
-
-- rows about people are limited to the scope's grid inside the SQL;
-- a leader's scope never gets names or ID numbers (:class:`AccessDenied`);
-- ID numbers and phones come back twice: ``id_number``/``phone`` for the server
-  side (forms, exports) and ``id_masked``/``phone_masked`` for the screen;
-- visits recorded in the app since the build show at once: a person's visit
-  attributes are read from the registry's survey rows and the app store's
-  visits together (:func:`store.attach_visits`); scores follow at the next build.
-"""
+"""Rows about people: limited to the viewer's scope in the SQL, masked for the screen,
+with visits recorded in the app since the build brought up to date."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +10,18 @@ import duckdb
 import pandas as pd
 
 from analytics import store
-from analytics.access import AccessDenied, Scope, mask_id, mask_phone, scope_condition
-from analytics.exports import KPI_COLUMNS as EXPORT_KPI_COLUMNS
-from analytics.exports import imports_frame, other_goal_gap_columns, problems_frame
-from analytics.registry.versions import goals_of
-from analytics.sources import load_sources
+from analytics.access import Scope, mask_id, mask_phone, scope_condition
+from analytics.reads.labels import (
+    EXCLUSIONS,
+    GROUPS,
+    TARGET_TYPES,
+    kind_label,
+)
+from analytics.store import frame as _df
+from analytics.store import reading
 
-_SOURCES = load_sources()
-# What codes mean on screen, from the kinds mapping (analytics/config/sources.toml).
-TARGET_TYPES = _SOURCES.labels["target_type"]
-GROUPS = {int(g): label for g, label in _SOURCES.labels["group"].items()}
-EXCLUSIONS = _SOURCES.labels["exclusion"]
-REASON_LABELS = _SOURCES.labels["reason"]
-kind_label = _SOURCES.kind_label
-reading = store.reading
+# ---------------------------------------------------------------- people (scoped)
+
 # The survey attributes a visit recorded in the app changes at once.
 SURVEY_COLUMNS = [
     "last_survey_date",
@@ -51,166 +33,6 @@ SURVEY_COLUMNS = [
     "surveyor",
     "visits",
 ]
-
-
-def _df(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd.DataFrame:
-    return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
-
-
-# ---------------------------------------------------------------- registry status
-
-
-@dataclass(frozen=True)
-class Status:
-    """What the database holds: the registry snapshots and the current one."""
-
-    db: str
-    exists: bool
-    imported: bool = False
-    snapshots: tuple[tuple[int, dt.date], ...] = field(default_factory=tuple)
-    current_version: int | None = None
-    current_as_of: dt.date | None = None
-    region_code: str = ""
-    region_name: str = ""
-
-    @property
-    def built(self) -> bool:
-        return self.current_version is not None
-
-
-def status(db: str | Path) -> Status:
-    """The snapshots of the registry; ``built`` is False before the first build."""
-    path = Path(db)
-    if not path.exists():
-        return Status(str(path), exists=False)
-    with reading(path) as con:
-        imported = store.has_table(con, "import_files") and bool(
-            store.scalar(con, "SELECT count(*) FROM import_files")
-        )
-        if not store.has_table(con, "registry_versions"):
-            return Status(str(path), True, imported)
-        snaps = tuple(
-            (int(v), a)
-            for v, a in con.execute(
-                "SELECT version, as_of FROM registry_versions ORDER BY as_of"
-            ).fetchall()
-        )
-        current = store.get_meta(con, "current_version")
-        region = store.get_meta(con, "region_code") or ""
-        cur = next(((v, a) for v, a in snaps if current and v == int(current)), None)
-        name = (
-            store.scalar(
-                con, "SELECT name FROM reg_kpi WHERE version = ? AND level = 'city'", [cur[0]]
-            )
-            if cur
-            else None
-        )
-    return Status(
-        str(path),
-        True,
-        imported,
-        snaps,
-        cur[0] if cur else None,
-        cur[1] if cur else None,
-        region,
-        name or "",
-    )
-
-
-# ---------------------------------------------------------------- aggregates (every role)
-
-KPI_COLUMNS = [
-    "level",
-    *EXPORT_KPI_COLUMNS,
-    "population",
-    "targets_enroll",
-    "targets_upgrade",
-    "targets_resume",
-    "target_entities",
-]
-
-
-def goals(db: str | Path, version: int) -> dict[int, tuple[float, float]]:
-    """year -> (coverage goal, structure goal) the version's gaps were computed with."""
-    with reading(db) as con:
-        return {g.year: (g.coverage, g.structure) for g in goals_of(con, version)}
-
-
-def kpi(db: str | Path, version: int, level: str, parent: str | None = None) -> pd.DataFrame:
-    """KPI rows of one level (city, street, community), optionally inside ``parent``.
-
-    Aggregates carry no personal data: every role may read them."""
-    if level not in ("city", "street", "community"):
-        raise ValueError(f"level must be city, street or community, got {level!r}")
-    with reading(db) as con:
-        columns = [*KPI_COLUMNS, *other_goal_gap_columns(con)]
-        out = _df(
-            con,
-            f"""
-            SELECT {", ".join(columns)},
-                   targets_enroll + targets_upgrade + targets_resume AS targets
-            FROM reg_kpi
-            WHERE version = $v AND level = $level
-              AND ($parent IS NULL OR starts_with(code, $parent))
-            ORDER BY code""",
-            {"v": version, "level": level, "parent": parent},
-        )
-    for col in ("coverage_rate", "structure_ratio"):
-        out[col] = out[col].astype("Float64")
-    return out
-
-
-def kpi_trend(db: str | Path, level: str = "city", codes: list[str] | None = None) -> pd.DataFrame:
-    """KPI rows of every registry snapshot, oldest first (the quarterly trend)."""
-    with reading(db) as con:
-        columns = [*KPI_COLUMNS, *other_goal_gap_columns(con)]
-        out = _df(
-            con,
-            f"""
-            SELECT v.as_of, k.{", k.".join(columns)}
-            FROM reg_kpi k JOIN registry_versions v USING (version)
-            WHERE k.level = $level AND ($codes IS NULL OR list_contains($codes, k.code))
-            ORDER BY v.as_of, k.code""",
-            {"level": level, "codes": codes},
-        )
-    for col in ("coverage_rate", "structure_ratio"):
-        out[col] = out[col].astype("Float64")
-    return out
-
-
-def areas(db: str | Path, version: int) -> pd.DataFrame:
-    """Streets and their communities (code, name) known to the registry."""
-    with reading(db) as con:
-        return _df(
-            con,
-            """
-            SELECT c.code AS community_code, c.name AS community_name,
-                   substr(c.code, 1, 9) AS street_code, coalesce(s.name, '') AS street_name
-            FROM reg_kpi c
-            LEFT JOIN reg_kpi s ON s.version = c.version AND s.level = 'street'
-                                AND s.code = substr(c.code, 1, 9)
-            WHERE c.version = $v AND c.level = 'community'
-            ORDER BY c.code""",
-            {"v": version},
-        )
-
-
-def boundaries(db: str | Path, level: str, parent: str | None = None) -> pd.DataFrame:
-    """The newest imported boundaries of one level (code, name, geometry as GeoJSON text)."""
-    digits = {"street": 9, "community": 12}[level]
-    with reading(db) as con:
-        return _df(
-            con,
-            """
-            SELECT code, name, geometry FROM boundaries
-            WHERE import_seq = (SELECT max(import_seq) FROM boundaries)
-              AND length(code) = $n AND ($parent IS NULL OR starts_with(code, $parent))
-            ORDER BY code""",
-            {"n": digits, "parent": parent},
-        )
-
-
-# ---------------------------------------------------------------- people (scoped)
 
 # Visit results that claim the person is insured: listed for checking.
 CLAIMS = ("已参保", "已在外地参保")
@@ -467,87 +289,3 @@ def person_card(
         "enrollments": enrollments,
         "visits": visits,
     }
-
-
-# ---------------------------------------------------------------- data quality (bureau)
-
-
-def _require_bureau(scope: Scope) -> None:
-    if scope.role != "bureau":
-        raise AccessDenied("仅人社局可查看导入与问题数据 (bureau only)")
-
-
-def import_log(db: str | Path, scope: Scope) -> pd.DataFrame:
-    """The accounting of every imported file (the ``imports`` export)."""
-    _require_bureau(scope)
-    with reading(db) as con:
-        df = imports_frame(con)
-    df["kind_label"] = df["kind"].map(kind_label)
-    return df
-
-
-def problems(db: str | Path, scope: Scope, as_of: dt.date | None = None) -> pd.DataFrame:
-    """Problem data and warnings the registry of ``as_of`` reads (the ``problems`` export)."""
-    _require_bureau(scope)
-    with reading(db) as con:
-        if not store.scalar(con, "SELECT count(*) FROM import_files"):
-            return pd.DataFrame(
-                columns=[
-                    "source_file",
-                    "row_number",
-                    "kind",
-                    "reason",
-                    "id_number",
-                    "raw",
-                    "severity",
-                ]
-            )
-        df = problems_frame(con, as_of)
-    df["kind_label"] = df["kind"].map(kind_label)
-    return df
-
-
-def problem_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Problems counted by department kind, reason and severity."""
-    if frame.empty:
-        return pd.DataFrame(columns=["kind_label", "reason", "severity", "rows"])
-    return (
-        frame.groupby(["kind_label", "reason", "severity"], as_index=False)
-        .size()
-        .rename(columns={"size": "rows"})
-        .sort_values(["kind_label", "rows"], ascending=[True, False])
-    )
-
-
-def quality(db: str | Path, scope: Scope) -> pd.DataFrame:
-    """Per department kind and as-of date: rows read, problems and their share."""
-    _require_bureau(scope)
-    with reading(db) as con:
-        df = _df(
-            con,
-            """
-            SELECT kind, as_of, sum("read")::BIGINT AS "read", sum(accepted)::BIGINT AS accepted,
-                   sum(duplicates)::BIGINT AS duplicates, sum(problems)::BIGINT AS problems,
-                   sum(warnings)::BIGINT AS warnings,
-                   CASE WHEN sum("read") > 0 THEN sum(problems) / sum("read") END AS problem_rate
-            FROM import_files GROUP BY kind, as_of ORDER BY kind, as_of""",
-        )
-    df["kind_label"] = df["kind"].map(kind_label)
-    return df
-
-
-def export_audit(db: str | Path, scope: Scope) -> pd.DataFrame:
-    """The audit log of exports of names, newest first."""
-    _require_bureau(scope)
-    columns = ["exported_at", "user_name", "role", "scope", "what", "rows"]
-    path = store.app_db(db)
-    if not path.exists():
-        return pd.DataFrame(columns=columns)
-    with store.app_store(db) as con:
-        rows = con.execute(
-            'SELECT exported_at, user_name, role, scope, what, "rows" '
-            "FROM export_audit ORDER BY exported_at DESC"
-        ).fetchall()
-    out = pd.DataFrame(rows, columns=columns)
-    out["exported_at"] = pd.to_datetime(out["exported_at"])
-    return out

@@ -1,0 +1,100 @@
+"""Data quality for the bureau: import accounting, problem data, the export audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from analytics import store
+from analytics.access import AccessDenied, Scope
+from analytics.exports import imports_frame, problems_frame
+from analytics.reads.labels import (
+    kind_label,
+)
+from analytics.store import frame as _df
+from analytics.store import reading
+
+# ---------------------------------------------------------------- data quality (bureau)
+
+
+def _require_bureau(scope: Scope) -> None:
+    if scope.role != "bureau":
+        raise AccessDenied("仅人社局可查看导入与问题数据 (bureau only)")
+
+
+def import_log(db: str | Path, scope: Scope) -> pd.DataFrame:
+    """The accounting of every imported file (the ``imports`` export)."""
+    _require_bureau(scope)
+    with reading(db) as con:
+        df = imports_frame(con)
+    df["kind_label"] = df["kind"].map(kind_label)
+    return df
+
+
+def problems(db: str | Path, scope: Scope, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Problem data and warnings the registry of ``as_of`` reads (the ``problems`` export)."""
+    _require_bureau(scope)
+    with reading(db) as con:
+        if not store.scalar(con, "SELECT count(*) FROM import_files"):
+            return pd.DataFrame(
+                columns=[
+                    "source_file",
+                    "row_number",
+                    "kind",
+                    "reason",
+                    "id_number",
+                    "raw",
+                    "severity",
+                ]
+            )
+        df = problems_frame(con, as_of)
+    df["kind_label"] = df["kind"].map(kind_label)
+    return df
+
+
+def problem_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Problems counted by department kind, reason and severity."""
+    if frame.empty:
+        return pd.DataFrame(columns=["kind_label", "reason", "severity", "rows"])
+    return (
+        frame.groupby(["kind_label", "reason", "severity"], as_index=False)
+        .size()
+        .rename(columns={"size": "rows"})
+        .sort_values(["kind_label", "rows"], ascending=[True, False])
+    )
+
+
+def quality(db: str | Path, scope: Scope) -> pd.DataFrame:
+    """Per department kind and as-of date: rows read, problems and their share."""
+    _require_bureau(scope)
+    with reading(db) as con:
+        df = _df(
+            con,
+            """
+            SELECT kind, as_of, sum("read")::BIGINT AS "read", sum(accepted)::BIGINT AS accepted,
+                   sum(duplicates)::BIGINT AS duplicates, sum(problems)::BIGINT AS problems,
+                   sum(warnings)::BIGINT AS warnings,
+                   CASE WHEN sum("read") > 0 THEN sum(problems) / sum("read") END AS problem_rate
+            FROM import_files GROUP BY kind, as_of ORDER BY kind, as_of""",
+        )
+    df["kind_label"] = df["kind"].map(kind_label)
+    return df
+
+
+def export_audit(db: str | Path, scope: Scope) -> pd.DataFrame:
+    """The audit log of exports of names, newest first."""
+    _require_bureau(scope)
+    columns = ["exported_at", "user_name", "role", "scope", "what", "rows"]
+    path = store.app_db(db)
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    with store.app_store(db) as con:
+        rows = con.execute(
+            'SELECT exported_at, user_name, role, scope, what, "rows" '
+            "FROM export_audit ORDER BY exported_at DESC"
+        ).fetchall()
+    out = pd.DataFrame(rows, columns=columns)
+    out["exported_at"] = pd.to_datetime(out["exported_at"])
+    return out
