@@ -140,6 +140,34 @@ def problems_frame(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> pd.
     return con.execute(PROBLEMS_SQL, {"d": problems_date(con, as_of)}).df()
 
 
+# A text cell that Excel or WPS would read as a formula (or that becomes one once
+# a leading tab or CR is trimmed, or full-width ＝＋－＠ folded) is written with one
+# leading ' so that it shows as text (data contract, "Command line"). A plain
+# decimal number (-12.5) stays as it is; "+1" does not (Excel would drop the +).
+FORMULA_START = "^[=+\\-@\t\r＝＋－＠]"
+PLAIN_NUMBER = "^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+
+
+def safe_text_sql(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> str:
+    """``sql`` with each text column's formula-like cells prefixed by one '."""
+    describe = f"DESCRIBE ({sql})"
+    columns = (
+        con.execute(describe, params).fetchall() if params else con.execute(describe).fetchall()
+    )
+    select = []
+    for name, type_, *_ in columns:
+        col = '"' + name.replace('"', '""') + '"'
+        if type_ == "VARCHAR":
+            select.append(
+                f"CASE WHEN regexp_matches({col}, '{FORMULA_START}') "
+                f"AND NOT regexp_matches({col}, '{PLAIN_NUMBER}') "
+                f"THEN chr(39) || {col} ELSE {col} END AS {col}"
+            )
+        else:
+            select.append(col)
+    return f"SELECT {', '.join(select)} FROM ({sql})"
+
+
 def export(
     what: str, db: str | Path | None, out: Path, level: str = "city", as_of: dt.date | None = None
 ) -> int:
@@ -162,7 +190,7 @@ def export(
             else:
                 raise ValueError(f"unknown export {what!r}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        rel = con.sql(sql, params=params)
+        rel = con.sql(safe_text_sql(con, sql, params), params=params)
         # DuckDB writes integers as integers, NULL as empty and doubles exactly.
         rel.to_csv(str(out), header=True, sep=",")
         return store.scalar(con, f"SELECT count(*) FROM ({sql})", params)

@@ -43,7 +43,11 @@ def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: 
     import xlsxwriter
 
     buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    # Every text cell is a string cell, never a formula or a link, whatever it holds
+    # (a name or an area name from a department file may start with "=").
+    book = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     ws = book.add_worksheet("走访清单")
     title = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
     sub = book.add_format({"font_size": 10, "align": "left"})
