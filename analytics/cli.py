@@ -41,9 +41,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
     )
 
 
+def _progress(message: str, fraction: float) -> None:
+    """A progress line for the app's upload, which runs the import as a child process."""
+    print(f"progress\t{fraction:.3f}\t{message}", file=sys.stderr, flush=True)
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    results = import_batches(args.batches, db=args.db)
+    results = import_batches(
+        args.batches, db=args.db, progress=_progress if args.progress else None
+    )
     frame = report_frame(results)
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     for r in results:
@@ -90,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="import batch folders (or .zip files)")
     i.add_argument("batches", nargs="+")
     i.add_argument("--db", default=None)
+    i.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)
     i.set_defaults(func=cmd_import)
 
     b = sub.add_parser("build", help="build the registry for a date (default: latest)")

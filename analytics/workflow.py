@@ -1,25 +1,126 @@
 """The import-and-build workflow the app's upload runs: import batch folders or
-zips (all or nothing), then build the registry of the newest date."""
+zips (all or nothing), then build the registry of the newest date.
+
+Both run in a child process (the command line), never inside the Streamlit
+server's: a file that makes a reader allocate without bound or crash takes the
+child down, not the app every user is on. The server holds its process lock
+meanwhile, so none of its own read connections meets the child's writer.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from analytics import store
-from analytics.ingest import import_batches, report_frame
-from analytics.registry.build import build_registry
+from analytics.ingest import REPORT_COLUMNS, ImportRejected
+from analytics.registry.build import BuildError
+from analytics.registry.versions import version_for
+
+# A line of the child's stderr that reports progress: "progress<TAB>fraction<TAB>message".
+PROGRESS = "progress"
+COUNTS = ["read", "accepted", "duplicates", "problems", "warnings"]
+
+
+def _run(
+    args: list[str], progress: Callable[[str, float], None] | None
+) -> tuple[int, str, list[str]]:
+    """Run ``kuomian ARGS`` in a child process: exit status, stdout, other stderr lines."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "analytics.cli", *args],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=env,
+        )
+        lines = []
+        for line in child.stderr:
+            head, _, rest = line.rstrip("\n").partition("\t")
+            if head == PROGRESS and progress:
+                fraction, _, message = rest.partition("\t")
+                progress(message, float(fraction))
+            elif head != PROGRESS:
+                lines.append(line.rstrip("\n"))
+        status = child.wait()
+        out.seek(0)
+        return status, out.read(), lines
+
+
+def _reason(lines: list[str], command: str) -> str:
+    """The child's one-line reason, without the ``kuomian COMMAND:`` prefix."""
+    last = next((x for x in reversed(lines) if x.startswith(f"kuomian {command}:")), None)
+    if last is None:
+        return "子进程意外退出 (the import process ended unexpectedly)"
+    return last.split(":", 1)[1].strip()
+
+
+def upload_name(name: str) -> str:
+    """A file name from an upload, safe to create: no folders, no control or
+    reserved characters, no leading dot, at most 120 characters (the extension kept)."""
+    base = Path(str(name).replace("\\", "/")).name
+    base = "".join("_" if ord(ch) < 32 or ch in '<>:"|?*' else ch for ch in base)
+    base = base.lstrip(". ") or "upload"
+    stem, dot, ext = base.rpartition(".")
+    if dot and len(ext) <= 10:
+        return stem[: 120 - len(ext) - 1] + "." + ext
+    return base[:120]
+
+
+def stage_uploads(files: list[tuple[str, bytes]], as_of: dt.date, work: Path) -> list[Path]:
+    """Lay uploaded files out as batches under ``work``: each zip is a batch of its
+    own, the loose files one batch of ``as_of``."""
+    loose = work / as_of.isoformat()
+    paths: list[Path] = []
+    for name, data in files:
+        safe = upload_name(name)
+        if safe.lower().endswith(".zip"):
+            target = work / safe
+            paths.append(target)
+        else:
+            loose.mkdir(exist_ok=True)
+            target = loose / safe
+        target.write_bytes(data)
+    if loose.exists():
+        paths.insert(0, loose)
+    return paths
 
 
 def import_and_build(
     paths: list[Path], db: str | Path, progress: Callable[[str, float], None] | None = None
 ) -> tuple[pd.DataFrame, dict, list[str]]:
     """Returns the import report, the build summary and the notices. Raises
-    :class:`analytics.ingest.ImportRejected` for a batch that cannot be read."""
+    :class:`analytics.ingest.ImportRejected` for a batch that cannot be read and
+    :class:`analytics.registry.build.BuildError` for a build that failed."""
+    db = str(db)
     with store.writing():
-        results = import_batches(paths, db=db, progress=progress)
-        info = build_registry(db)
-    notices = [f"{r.batch}: {n}" for r in results for n in r.notices]
-    return report_frame(results), info, notices
+        status, report, lines = _run(
+            ["import", *map(str, paths), "--db", db, "--progress"], progress
+        )
+        if status != 0:
+            raise ImportRejected(_reason(lines, "import"))
+        t0 = time.perf_counter()
+        status, _, build_lines = _run(["build", "--db", db], None)
+        if status != 0:
+            raise BuildError(_reason(build_lines, "build"))
+        seconds = round(time.perf_counter() - t0, 2)
+        with store.reading(db) as con:
+            version, as_of = version_for(con)
+    frame = pd.read_csv(io.StringIO(report), dtype={c: "int64" for c in COUNTS})
+    frame = frame.astype({c: str for c in REPORT_COLUMNS if c not in COUNTS})
+    frame["as_of"] = frame["as_of"].map(dt.date.fromisoformat)
+    notices = [x for x in lines if not x.startswith("imported ")]
+    return frame[REPORT_COLUMNS], {"as_of": as_of, "version": version, "seconds": seconds}, notices

@@ -58,18 +58,7 @@ if go:
     else:
         work = Path(tempfile.mkdtemp(prefix="kuomian-upload-"))
         try:
-            loose = work / as_of.isoformat()
-            paths: list[Path] = []
-            for f in files:
-                if f.name.lower().endswith(".zip"):
-                    target = work / Path(f.name).name
-                    target.write_bytes(f.getvalue())
-                    paths.append(target)
-                else:
-                    loose.mkdir(exist_ok=True)
-                    (loose / Path(f.name).name).write_bytes(f.getvalue())
-            if loose.exists():
-                paths.insert(0, loose)
+            paths = workflow.stage_uploads([(f.name, f.getvalue()) for f in files], as_of, work)
             bar = st.progress(0.0, text="开始导入")
 
             def progress(message: str, fraction: float) -> None:

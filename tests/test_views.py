@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 import duckdb
@@ -15,9 +16,10 @@ import openpyxl
 import pytest
 from tinyregion import COMMUNITIES, STREETS, build_tiny_db, person_id
 
-from analytics import reads, store, writes
+from analytics import reads, store, workflow, writes
 from analytics.access import AccessDenied, Scope, mask_id, mask_phone
 from analytics.exports import export
+from analytics.ingest import ImportRejected
 from analytics.registry.build import build_registry
 from analytics.visit_sheet import visit_sheet
 from geo import maps
@@ -307,3 +309,58 @@ def test_filtering_in_memory_equals_filtering_in_the_database(db: Path) -> None:
         )
         assert list(mem["id_number"]) == list(sql["id_number"])
         assert list(mem["grid_rank"]) == list(sql["grid_rank"])
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\x\\户籍人口.csv", "户籍人口.csv"),
+        ("a\x00b\nc.csv", "a_b_c.csv"),
+        ("...hidden.csv", "hidden.csv"),
+        ('低保<>:"|?*.xlsx', "低保_______.xlsx"),
+        ("x" * 300 + ".csv", "x" * 116 + ".csv"),
+        ("", "upload"),
+    ],
+)
+def test_upload_names_are_sanitised(name: str, safe: str) -> None:
+    assert workflow.upload_name(name) == safe
+
+
+def test_uploads_are_staged_inside_the_work_folder(tmp_path: Path) -> None:
+    paths = workflow.stage_uploads(
+        [("../x.zip", b"z"), ("../../户籍人口.csv", b"a")], dt.date(2025, 6, 30), tmp_path
+    )
+    assert paths == [tmp_path / "2025-06-30", tmp_path / "x.zip"]
+    assert (tmp_path / "2025-06-30" / "户籍人口.csv").read_bytes() == b"a"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "2025-06-30",
+        "2025-06-30/户籍人口.csv",
+        "x.zip",
+    ]
+
+
+def test_the_upload_imports_in_a_child_process_whose_death_is_a_clean_error(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = reads.status(db)
+    batch = tmp_path / "2025-06-30"
+    batch.mkdir()
+    (batch / "低保.csv").write_text("身份证号,姓名\n", encoding="utf-8")
+    # A child that dies without a word, as one killed by the kernel for memory would.
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(ImportRejected, match="子进程意外退出"):
+        workflow.import_and_build([batch], db)
+    monkeypatch.undo()
+    assert reads.status(db) == before
+
+
+def test_the_upload_reports_the_childs_reason(db: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "2025-06-30"
+    batch.mkdir()
+    (batch / "户籍人口.csv").write_text("姓名,户籍地址编码\n张三,530181001001\n", encoding="utf-8")
+    with pytest.raises(ImportRejected, match="户籍人口.csv"):
+        workflow.import_and_build([batch], db)
