@@ -663,20 +663,29 @@ def main() -> None:
     demo, demo_seconds = ensure_demo(args.work.resolve(), args.persons, args.seed)
     if "recurring" not in skip:
         prepare_recurring(demo, work)
-    runs = []
+    runs: list[dict] = []
     for i in range(args.runs):
         t0 = time.perf_counter()
         runs.append(one_round(demo, work, skip))
         print(f"round {i + 1}/{args.runs}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        result = result_of(args, skip, demo_seconds, runs)
+        if args.json:  # after every round: a long run interrupted keeps what it measured
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))
+    print_table(result)
+
+
+def result_of(args: argparse.Namespace, skip: frozenset[str], demo_seconds, runs) -> dict:
     table = summarise(runs)
     med = {k: v["median"] for k, v in table.items()}
     ib = statistics.median(r["import"]["seconds"] + r["build (first)"]["seconds"] for r in runs)
     pandas_cov = statistics.median(r["pandas"]["coverage_rate"] for r in runs)
     export_cov = runs[-1]["export kpi city"]["coverage_rate"]
-    result = {
+    return {
         "persons": args.persons,
         "seed": args.seed,
-        "runs": args.runs,
+        "runs": len(runs),
+        "runs_asked": args.runs,
         "skipped": sorted(skip),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -701,10 +710,6 @@ def main() -> None:
         },
         "raw": runs,
     }
-    print_table(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))
 
 
 if __name__ == "__main__":
