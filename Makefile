@@ -71,7 +71,7 @@ lint: install-test
 	$(VENV)/bin/ruff format --check $(LINTED)
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py --persons 100000 --json bench/out/bench-100000.json
 
 clean:
 	rm -rf $(VENV) $(DEMO) $(DB) $(DB).wal test-artifacts
