@@ -21,11 +21,16 @@ import pyarrow as pa
 from analytics.ids import ID_CHECK, ID_WEIGHTS, MIN_BIRTH_YEAR, normalize_uscc
 from analytics.ingest.loading import Table
 from analytics.ingest.records import NO_PROBLEM, REASON_RANK
-from analytics.sources import Field, Sources
+from analytics.sources import Field, Kind, Sources
 from analytics.textnorm import _FOLD, _TRIM, parse_date, parse_number
 
 TOTAL_WORDS = ("合计", "总计", "小计")
 _FULL_WIDTH = "[\\x{ff01}-\\x{ff5e}\\x{3000}]"
+_ASCII_TRIM = "".join(ch for ch in _TRIM if ch.isascii())
+_TRIM_CLASS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in _TRIM) + "]"
+# A non-ASCII cell needs cleaning when it starts or ends with what is trimmed or holds
+# full-width text.
+_NEEDS_CLEANING = f"^{_TRIM_CLASS}|{_TRIM_CLASS}$|{_FULL_WIDTH}"
 # What Python's \s matches in a str pattern (textnorm and the old row loop used it).
 _WHITESPACE = (
     "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
@@ -46,41 +51,67 @@ class Context:
     region: str
 
 
+def _any_edge(col: str, chars: str) -> str:
+    return " OR ".join(
+        f"prefix({col}, chr({ord(ch)})) OR suffix({col}, chr({ord(ch)}))" for ch in chars
+    )
+
+
 def clean_sql(col: str) -> str:
-    """SQL for textnorm.clean of a cell: trimmed, and folded when it holds full-width text."""
-    t = f"trim(coalesce({col}, ''), $trim)"
+    """SQL for :func:`analytics.textnorm.clean` of a cell: trimmed, and folded when
+    it holds full-width text. Trimming with a set of characters and translating
+    are slow in DuckDB, so cheap tests pass over the cells that need neither: an
+    ASCII cell needs no folding, and only its ASCII edges can need trimming."""
+    trimmed = f"trim({col}, $trim)"
+    folded = (
+        f"CASE WHEN regexp_matches({trimmed}, '{_FULL_WIDTH}') "
+        f"THEN trim(translate({trimmed}, $fw, $hw), $trim) ELSE {trimmed} END"
+    )
+    return f"""CASE WHEN {col} IS NULL THEN ''
+        WHEN strlen({col}) = length({col})
+        THEN CASE WHEN {_any_edge(col, _ASCII_TRIM)} THEN {trimmed} ELSE {col} END
+        WHEN regexp_matches({col}, '{_NEEDS_CLEANING}') THEN {folded}
+        ELSE {col} END"""
+
+
+def _blank_sql(col: str) -> str:
+    """Whether a raw cell cleans to '' (it holds nothing but what is trimmed, so it
+    starts with what is trimmed)."""
+    starts = " OR ".join(f"prefix({col}, chr({ord(ch)}))" for ch in _TRIM)
+    return f"(coalesce({col}, '') = '' OR (({starts}) AND trim({col}, $trim) = ''))"
+
+
+def _total_sql(col: str, cleaned: str) -> str:
+    """Whether a cell says 合计, 总计 or 小计 (spaces and a trailing colon aside)."""
     return (
-        f"CASE WHEN regexp_matches({t}, '{_FULL_WIDTH}') "
-        f"THEN trim(translate({t}, $fw, $hw), $trim) ELSE {t} END"
+        f"CASE WHEN contains({col}, '计') THEN "
+        f"rtrim(regexp_replace({cleaned}, '{_WHITESPACE}', '', 'g'), ':：') IN {TOTAL_WORDS} "
+        "ELSE false END"
     )
 
 
-def _total_sql(k: str) -> str:
-    return (
-        f"(contains({k}, '计') AND rtrim(regexp_replace({k}, '{_WHITESPACE}', '', 'g'), ':：') "
-        f"IN {TOTAL_WORDS})"
-    )
+def data_rows_sql(t: Table) -> str:
+    """The rows of ``t.raw`` below the header that are data: not blank, not a total
+    (settled reading: neither is read)."""
+    cells = [f"c{i}" for i in range(t.width)]
+    blank = " AND ".join(_blank_sql(c) for c in cells) or "true"
+    total = " OR ".join(_total_sql(c, clean_sql(c)) for c in cells) or "false"
+    return f"pos > $header AND NOT ({blank}) AND NOT ({total})"
 
 
-def clean_table(con: duckdb.DuckDBPyConnection, t: Table) -> str:
-    """The rows below the header that are data (not blank, not a total), cleaned;
-    ``k{i}`` is column i as :func:`analytics.textnorm.clean` gives it."""
-    name = f"_ingest_clean_{t.seq}"
-    ks = [f"k{i}" for i in range(t.width)]
-    cleaned = ", ".join(f"{clean_sql(f'c{i}')} AS k{i}" for i in range(t.width))
-    blank = " AND ".join(f"{k} = ''" for k in ks) or "true"
-    total = " OR ".join(_total_sql(k) for k in ks) or "false"
-    keep = sorted(set(t.located.columns.values()))
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT pos, row_number{"".join(f", k{i}" for i in keep)}
-            FROM (SELECT pos, row_number{", " if cleaned else ""}{cleaned}
-                  FROM {t.raw} WHERE pos > $header)
-            WHERE NOT ({blank}) AND NOT ({total})
-            ORDER BY pos""",
-        {**FOLD_PARAMS, "header": t.located.header_index},
-    )
-    return name
+def may_warn(f: Field) -> bool:
+    """Whether a field can hold an optional value that could not be read: such a
+    value is left empty, and compared as written (column ``u{j}``)."""
+    return not f.required and f.type != "text"
+
+
+def compared_columns(kind: Kind, names: tuple[str, ...] | None = None) -> list[str]:
+    """The columns of checked rows that decide whether two rows are equal (on ``names``)."""
+    out = []
+    for j, f in enumerate(kind.fields):
+        if names is None or f.name in names:
+            out += [f"v{j}", f"u{j}"] if may_warn(f) else [f"v{j}"]
+    return out
 
 
 def check_value(f: Field, text: str, ctx: Context, sources: Sources) -> tuple[Any, str | None]:
@@ -149,46 +180,55 @@ def _id_sql(required: bool) -> str:
     bad_rank = REASON_RANK["invalid_id"] if required else NO_PROBLEM
     return f"""
         WITH a AS (
-            SELECT u,
+            SELECT raw, u,
                    CASE WHEN regexp_full_match(u, '[0-9]{{17}}[0-9Xx]') THEN substr(u, 1, 17)
                         WHEN regexp_full_match(u, '[0-9]{{15}}')
                         THEN substr(u, 1, 6) || '19' || substr(u, 7) END AS id17,
                    CASE WHEN length(u) = 18 THEN upper(substr(u, 18, 1)) END AS last
-            FROM _ingest_values),
+            FROM (SELECT raw, k AS u FROM _ingest_values)),
         b AS (SELECT *, id17::BIGINT AS n FROM a),
         c AS (SELECT *, substr('{ID_CHECK}', (({digits}) % 11)::INTEGER + 1, 1) AS chk,
                      (n // 1000) % 100000000 AS ymd FROM b),
         d AS (SELECT *, ymd // 10000 AS y, (ymd // 100) % 100 AS m, ymd % 100 AS dd FROM c),
-        e AS (SELECT u, CASE WHEN id17 IS NOT NULL AND (last IS NULL OR last = chk)
+        e AS (SELECT raw, u, CASE WHEN id17 IS NOT NULL AND (last IS NULL OR last = chk)
                               AND y >= {MIN_BIRTH_YEAR} AND m BETWEEN 1 AND 12
                               AND dd BETWEEN 1 AND {days}
                          THEN id17 || chk END AS v FROM d)
-        SELECT u, v, CASE WHEN v IS NULL THEN {bad_rank} ELSE {NO_PROBLEM} END AS rank,
+        SELECT raw, u AS k, v, CASE WHEN v IS NULL THEN {bad_rank} ELSE {NO_PROBLEM} END AS rank,
                v IS NULL AND NOT {required} AS warn
         FROM e"""
 
 
 def _value_map(
-    con: duckdb.DuckDBPyConnection, clean: str, col: int, f: Field, ctx: Context, sources: Sources
+    con: duckdb.DuckDBPyConnection, t: Table, col: int, f: Field, ctx: Context, sources: Sources
 ) -> str:
-    """A table (u, v, rank, warn): the verdict on each distinct value of a column."""
-    name = f"_ingest_map_{clean}_{f.name}"
+    """A table (raw, k, v, rank, warn): each distinct cell of a column as written,
+    cleaned, and the verdict on it; cells that clean to '' are left out."""
+    name = f"_ingest_map_{t.seq}_{f.name}"
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _ingest_values AS SELECT DISTINCT k{col} AS u "
-        f"FROM {clean} WHERE k{col} <> ''"
+        f"""CREATE OR REPLACE TEMP TABLE _ingest_values AS
+            SELECT raw, k FROM (SELECT raw, {clean_sql("raw")} AS k
+                                FROM (SELECT DISTINCT c{col} AS raw FROM {t.raw}
+                                      WHERE pos > $header AND c{col} IS NOT NULL))
+            WHERE k <> ''""",
+        {**FOLD_PARAMS, "header": t.located.header_index},
     )
     if f.type == "id":
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_id_sql(f.required)}")
         return name
-    values = [u for (u,) in con.execute("SELECT u FROM _ingest_values").fetchall()]
-    checked = [check_value(f, u, ctx, sources) for u in values]
-    verdicts = [_verdict(f, r) for _, r in checked]
+    pairs = con.execute("SELECT raw, k FROM _ingest_values").fetchall()
+    verdicts: dict[str, tuple[Any, int, bool]] = {}
+    for _, k in pairs:
+        if k not in verdicts:
+            v, reason = check_value(f, k, ctx, sources)
+            verdicts[k] = (v, *_verdict(f, reason))
     table = pa.table(
         {
-            "u": pa.array(values, pa.string()),
-            "v": pa.array([v for v, _ in checked], _ARROW_TYPE.get(f.type, pa.string())),
-            "rank": pa.array([r for r, _ in verdicts], pa.int16()),
-            "warn": pa.array([w for _, w in verdicts], pa.bool_()),
+            "raw": pa.array([r for r, _ in pairs], pa.string()),
+            "k": pa.array([k for _, k in pairs], pa.string()),
+            "v": pa.array([verdicts[k][0] for _, k in pairs], _ARROW_TYPE.get(f.type, pa.string())),
+            "rank": pa.array([verdicts[k][1] for _, k in pairs], pa.int16()),
+            "warn": pa.array([verdicts[k][2] for _, k in pairs], pa.bool_()),
         }
     )
     con.register("_ingest_checked", table)
@@ -206,49 +246,55 @@ def id_field(t: Table) -> int | None:
 
 
 def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources: Sources) -> str:
-    """The checked rows of a table: per field ``v{j}``, ``u{j}``, ``r{j}``; the row's
-    first problem ``m`` (its rank) in field ``ff``; the ID shown ``sid``."""
-    clean = clean_table(con, t)
-    selects, joins = [], []
+    """The checked data rows of a table: per field its value ``v{j}`` (and ``u{j}``,
+    see :func:`may_warn`); the row's first problem ``m`` (its rank, NO_PROBLEM when
+    none) in field ``ff``; the ID shown ``sid``."""
+    inner, fields, joins = ["pos", "row_number"], [], []
     for j, f in enumerate(t.kind.fields):
         col = t.located.columns.get(f.name)
-        sql_type = SQL_TYPE.get(f.type, "VARCHAR")
-        if col is None:
-            selects.append(f"NULL::{sql_type} AS v{j}, NULL::VARCHAR AS u{j}, {NO_PROBLEM} AS r{j}")
-            continue
-        k = f"c.k{col}"
+        u = may_warn(f)
         empty = REASON_RANK["missing_value"] if f.required else NO_PROBLEM
-        if f.type == "text":
-            selects.append(
-                f"nullif({k}, '') AS v{j}, NULL::VARCHAR AS u{j}, "
-                f"CASE WHEN {k} = '' THEN {empty} ELSE {NO_PROBLEM} END AS r{j}"
+        if col is None:
+            sql_type = SQL_TYPE.get(f.type, "VARCHAR")
+            fields.append((f"NULL::{sql_type}", "NULL::VARCHAR" if u else None, str(NO_PROBLEM)))
+        elif f.type == "text":
+            inner.append(f"{clean_sql(f'c{col}')} AS t{j}")
+            r = f"CASE WHEN t{j} = '' THEN {empty} ELSE {NO_PROBLEM} END"
+            fields.append((f"nullif(t{j}, '')", None, r))
+        else:
+            if f"c{col}" not in inner:
+                inner.append(f"c{col}")
+            joins.append(
+                f"LEFT JOIN {_value_map(con, t, col, f, ctx, sources)} m{j} ON m{j}.raw = d.c{col}"
             )
-            continue
-        table = _value_map(con, clean, col, f, ctx, sources)
-        joins.append(f"LEFT JOIN {table} m{j} ON m{j}.u = {k}")
-        selects.append(
-            f"CASE WHEN m{j}.warn THEN NULL ELSE m{j}.v END AS v{j}, "
-            f"CASE WHEN m{j}.warn THEN {k} END AS u{j}, "
-            f"CASE WHEN {k} = '' THEN {empty} ELSE m{j}.rank END AS r{j}"
-        )
+            fields.append(
+                (
+                    f"CASE WHEN m{j}.warn THEN NULL ELSE m{j}.v END",
+                    f"CASE WHEN m{j}.warn THEN m{j}.k END" if u else None,
+                    f"coalesce(m{j}.rank, {empty})",
+                )
+            )
+    selects = []
+    for j, (v, u, r) in enumerate(fields):
+        selects += [f"{v} AS v{j}", f"{r} AS r{j}"] + ([f"{u} AS u{j}"] if u else [])
     id_j = id_field(t)
     if id_j is not None and t.kind.fields[id_j].name in t.located.columns:
-        id_col = t.located.columns[t.kind.fields[id_j].name]
         sid = f"coalesce(v{id_j}, nullif(id_text, ''), '')"
-        id_text = f", c.k{id_col} AS id_text"
+        selects.append(f"m{id_j}.k AS id_text")
     else:
-        sid, id_text = "''", ", '' AS id_text"
+        sid = "''"
     n = len(t.kind.fields)
     ranks = ", ".join(f"r{j}" for j in range(n))
     first = " ".join(f"WHEN r{j} = m THEN {j}" for j in range(n))
+    keep = ", ".join(["seq", "pos", "row_number", *compared_columns(t.kind)])
     name = f"_ingest_chk_{t.seq}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT *, CASE {first} END AS ff, {sid} AS sid
+            SELECT {keep}, m, CASE {first} END AS ff, {sid} AS sid
             FROM (SELECT *, least({ranks}) AS m
-                  FROM (SELECT {t.seq} AS seq, c.pos, c.row_number, {", ".join(selects)}{id_text}
-                        FROM {clean} c {" ".join(joins)}))
-            ORDER BY pos"""
+                  FROM (SELECT {t.seq} AS seq, d.pos, d.row_number, {", ".join(selects)}
+                        FROM (SELECT {", ".join(inner)} FROM {t.raw} WHERE {data_rows_sql(t)}) d
+                        {" ".join(joins)}))""",
+        {**FOLD_PARAMS, "header": t.located.header_index},
     )
-    con.execute(f"DROP TABLE {clean}")
     return name

@@ -13,6 +13,7 @@ import json
 
 import duckdb
 
+from analytics.ingest.checks import compared_columns, may_warn
 from analytics.ingest.loading import Table
 from analytics.ingest.records import NO_PROBLEM, REASONS, WARN_REASON, FileReport
 from analytics.sources import Kind
@@ -24,6 +25,22 @@ CONFLICT_MESSAGE = (
 # case: rows holding one have their raw cells written by Python.
 _UPPER_HEX = "[\\x0b\\x0e\\x0f\\x1a-\\x1f]"
 
+ISSUE_TABLE_COLUMNS = [
+    "phase",
+    "seq",
+    "grp",
+    "fj",
+    "pos",
+    "source_file",
+    "row_number",
+    "kind",
+    "reason",
+    "id_number",
+    "raw",
+    "severity",
+    "field",
+    "message",
+]
 ISSUES_DDL = """CREATE OR REPLACE TEMP TABLE _ingest_issues (
     phase INTEGER, seq INTEGER, grp INTEGER, fj INTEGER, pos BIGINT, source_file VARCHAR,
     row_number INTEGER, kind VARCHAR, reason VARCHAR, id_number VARCHAR, raw VARCHAR,
@@ -37,22 +54,24 @@ def _lit(text: str) -> str:
 def settle_kind(con: duckdb.DuckDBPyConnection, kind: Kind, tables: list[Table]) -> str:
     """The fate of every row of a kind in the batch: accepted, duplicate, conflict or problem."""
     name = f"_ingest_kind_{kind.name}"
-    n = len(kind.fields)
     union = " UNION ALL ".join(f"SELECT * FROM _ingest_chk_{t.seq}" for t in tables)
-    keys = [f"v{j}, u{j}" for j, f in enumerate(kind.fields) if f.name in kind.key]
-    same = " AND ".join(
-        f"first_value(v{j}) OVER w IS NOT DISTINCT FROM v{j} AND "
-        f"first_value(u{j}) OVER w IS NOT DISTINCT FROM u{j}"
-        for j in range(n)
-    )
+    key = compared_columns(kind, kind.key)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
             SELECT *, CASE WHEN m < {NO_PROBLEM} THEN 'problem'
-                           WHEN row_number() OVER w = 1 THEN 'accepted'
-                           WHEN {same} THEN 'duplicate' ELSE 'conflict' END AS fate
-            FROM ({union})
-            WINDOW w AS (PARTITION BY m < {NO_PROBLEM}, {", ".join(keys)} ORDER BY seq, pos)
-            ORDER BY seq, pos"""
+                           WHEN is_first THEN 'accepted' END AS fate
+            FROM (SELECT *, m >= {NO_PROBLEM} AND row_number() OVER (
+                                PARTITION BY m < {NO_PROBLEM}, {", ".join(key)}
+                                ORDER BY seq, pos) = 1 AS is_first
+                  FROM ({union}))"""
+    )
+    # The few later rows of a key: equal to the first in every field, or not.
+    same = " AND ".join(f"l.{c} IS NOT DISTINCT FROM f.{c}" for c in compared_columns(kind))
+    on = " AND ".join(f"l.{c} IS NOT DISTINCT FROM f.{c}" for c in key)
+    con.execute(
+        f"""UPDATE {name} l SET fate = CASE WHEN {same} THEN 'duplicate' ELSE 'conflict' END
+            FROM {name} f
+            WHERE l.fate IS NULL AND f.is_first AND {on}"""
     )
     for t in tables:
         con.execute(f"DROP TABLE _ingest_chk_{t.seq}")
@@ -88,7 +107,7 @@ def _issue_rows_sql(kind: Kind, settled: str) -> str:
             FROM {settled} WHERE fate IN ('problem', 'conflict')"""
     ]
     for j, f in enumerate(fields):
-        if f.type == "text":
+        if not may_warn(f):
             continue
         prefix = f"{f.name} 无法识别，已留空 (unreadable, left empty): "
         parts.append(

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pyarrow as pa
 
 from analytics import store
 from analytics.ingest.records import BatchResult, FileReport
+from analytics.ingest.settle import ISSUE_TABLE_COLUMNS
 from analytics.sources import Kind, Sources
 from analytics.store import FIELD_BATCH
 
@@ -73,9 +75,11 @@ def _name_mismatches(con: duckdb.DuckDBPyConnection, result: BatchResult, source
             )
             reports[(source_file, kind_name)].warnings += 1
     if rows:
-        con.executemany(
-            "INSERT INTO _ingest_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
+        names = ISSUE_TABLE_COLUMNS
+        table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(names)})
+        con.register("_ingest_mismatches", table)
+        con.execute(f"INSERT INTO _ingest_issues SELECT {', '.join(names)} FROM _ingest_mismatches")
+        con.unregister("_ingest_mismatches")
 
 
 def _file_row(seq: int, f: FileReport) -> list[object]:
