@@ -167,36 +167,34 @@ def _verdict(f: Field, reason: str | None) -> tuple[int, bool]:
     return NO_PROBLEM, True
 
 
-def _id_sql(required: bool) -> str:
-    """GB 11643 over the distinct values ``u`` of ``_ingest_values``: 18 digits (or
-    17 and X) with a real birth date and the right check digit, or 15 digits
-    upgraded (19 after the address code, check digit computed)."""
-    digits = " + ".join(f"((n // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
-    leap = "((y % 4 = 0 AND y % 100 <> 0) OR y % 400 = 0)"
+def id_layers(k: str, j: int) -> list[str]:
+    """GB 11643 as successive SELECT lists over a cleaned cell ``k``, ending in
+    ``idv{j}``, the 18-digit ID or NULL: 18 digits (or 17 and X) with a real birth
+    date and the right check digit, or 15 digits upgraded (19 after the address
+    code, check digit computed). Integer arithmetic on the first 17 digits; each
+    list adds columns to the one before (DuckDB macros would expand textually)."""
+    n = f"n{j}"
+    digits = " + ".join(f"(({n} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    y, m, d = f"y{j}", f"mo{j}", f"dd{j}"
+    leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
     days = (
-        "CASE WHEN m IN (1, 3, 5, 7, 8, 10, 12) THEN 31 WHEN m IN (4, 6, 9, 11) THEN 30 "
+        f"CASE WHEN {m} IN (1, 3, 5, 7, 8, 10, 12) THEN 31 WHEN {m} IN (4, 6, 9, 11) THEN 30 "
         f"WHEN {leap} THEN 29 ELSE 28 END"
     )
-    bad_rank = REASON_RANK["invalid_id"] if required else NO_PROBLEM
-    return f"""
-        WITH a AS (
-            SELECT raw, u,
-                   CASE WHEN regexp_full_match(u, '[0-9]{{17}}[0-9Xx]') THEN substr(u, 1, 17)
-                        WHEN regexp_full_match(u, '[0-9]{{15}}')
-                        THEN substr(u, 1, 6) || '19' || substr(u, 7) END AS id17,
-                   CASE WHEN length(u) = 18 THEN upper(substr(u, 18, 1)) END AS last
-            FROM (SELECT raw, k AS u FROM _ingest_values)),
-        b AS (SELECT *, id17::BIGINT AS n FROM a),
-        c AS (SELECT *, substr('{ID_CHECK}', (({digits}) % 11)::INTEGER + 1, 1) AS chk,
-                     (n // 1000) % 100000000 AS ymd FROM b),
-        d AS (SELECT *, ymd // 10000 AS y, (ymd // 100) % 100 AS m, ymd % 100 AS dd FROM c),
-        e AS (SELECT raw, u, CASE WHEN id17 IS NOT NULL AND (last IS NULL OR last = chk)
-                              AND y >= {MIN_BIRTH_YEAR} AND m BETWEEN 1 AND 12
-                              AND dd BETWEEN 1 AND {days}
-                         THEN id17 || chk END AS v FROM d)
-        SELECT raw, u AS k, v, CASE WHEN v IS NULL THEN {bad_rank} ELSE {NO_PROBLEM} END AS rank,
-               v IS NULL AND NOT {required} AS warn
-        FROM e"""
+    return [
+        f"""*, CASE WHEN regexp_full_match({k}, '[0-9]{{17}}[0-9Xx]') THEN substr({k}, 1, 17)
+                    WHEN regexp_full_match({k}, '[0-9]{{15}}')
+                    THEN substr({k}, 1, 6) || '19' || substr({k}, 7) END AS id17_{j},
+               CASE WHEN length({k}) = 18 THEN upper(substr({k}, 18, 1)) END AS last{j}""",
+        f"*, id17_{j}::BIGINT AS {n}",
+        f"""*, substr('{ID_CHECK}', (({digits}) % 11)::INTEGER + 1, 1) AS chk{j},
+               ({n} // 1000) % 100000000 AS ymd{j}""",
+        f"*, ymd{j} // 10000 AS {y}, (ymd{j} // 100) % 100 AS {m}, ymd{j} % 100 AS {d}",
+        f"""*, CASE WHEN id17_{j} IS NOT NULL AND (last{j} IS NULL OR last{j} = chk{j})
+                     AND {y} >= {MIN_BIRTH_YEAR} AND {m} BETWEEN 1 AND 12
+                     AND {d} BETWEEN 1 AND {days}
+                THEN id17_{j} || chk{j} END AS idv{j}""",
+    ]
 
 
 def _value_map(
@@ -213,9 +211,6 @@ def _value_map(
             WHERE k <> ''""",
         {**FOLD_PARAMS, "header": t.located.header_index},
     )
-    if f.type == "id":
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_id_sql(f.required)}")
-        return name
     pairs = con.execute("SELECT raw, k FROM _ingest_values").fetchall()
     verdicts: dict[str, tuple[Any, int, bool]] = {}
     for _, k in pairs:
@@ -249,7 +244,7 @@ def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources:
     """The checked data rows of a table: per field its value ``v{j}`` (and ``u{j}``,
     see :func:`may_warn`); the row's first problem ``m`` (its rank, NO_PROBLEM when
     none) in field ``ff``; the ID shown ``sid``."""
-    inner, fields, joins = ["pos", "row_number"], [], []
+    inner, fields, joins, layers = ["pos", "row_number"], [], [], []
     for j, f in enumerate(t.kind.fields):
         col = t.located.columns.get(f.name)
         u = may_warn(f)
@@ -261,6 +256,14 @@ def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources:
             inner.append(f"{clean_sql(f'c{col}')} AS t{j}")
             r = f"CASE WHEN t{j} = '' THEN {empty} ELSE {NO_PROBLEM} END"
             fields.append((f"nullif(t{j}, '')", None, r))
+        elif f.type == "id":
+            # An ID column has about as many values as rows: checked in place.
+            inner.append(f"{clean_sql(f'c{col}')} AS t{j}")
+            layers += id_layers(f"t{j}", j)
+            bad = REASON_RANK["invalid_id"] if f.required else NO_PROBLEM
+            unread = f"CASE WHEN t{j} <> '' AND idv{j} IS NULL THEN t{j} END"
+            r = f"CASE WHEN t{j} = '' THEN {empty} WHEN idv{j} IS NULL THEN {bad} ELSE {NO_PROBLEM} END"
+            fields.append((f"idv{j}", unread if u else None, r))
         else:
             if f"c{col}" not in inner:
                 inner.append(f"c{col}")
@@ -280,20 +283,23 @@ def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources:
     id_j = id_field(t)
     if id_j is not None and t.kind.fields[id_j].name in t.located.columns:
         sid = f"coalesce(v{id_j}, nullif(id_text, ''), '')"
-        selects.append(f"m{id_j}.k AS id_text")
+        selects.append(f"t{id_j} AS id_text")
     else:
         sid = "''"
     n = len(t.kind.fields)
     ranks = ", ".join(f"r{j}" for j in range(n))
     first = " ".join(f"WHEN r{j} = m THEN {j}" for j in range(n))
     keep = ", ".join(["seq", "pos", "row_number", *compared_columns(t.kind)])
+    data = f"(SELECT {', '.join(inner)} FROM {t.raw} WHERE {data_rows_sql(t)})"
+    for layer in layers:
+        data = f"(SELECT {layer} FROM {data})"
     name = f"_ingest_chk_{t.seq}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
             SELECT {keep}, m, CASE {first} END AS ff, {sid} AS sid
             FROM (SELECT *, least({ranks}) AS m
                   FROM (SELECT {t.seq} AS seq, d.pos, d.row_number, {", ".join(selects)}
-                        FROM (SELECT {", ".join(inner)} FROM {t.raw} WHERE {data_rows_sql(t)}) d
+                        FROM {data} d
                         {" ".join(joins)}))""",
         {**FOLD_PARAMS, "header": t.located.header_index},
     )
