@@ -242,7 +242,6 @@ def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
         "WHERE temporary AND starts_with(table_name, '_ingest_')"
     ).fetchall():
         con.execute(f'DROP TABLE "{name}"')
-    con.execute("DROP VIEW IF EXISTS _ingest_values")
 
 
 def import_batches(

@@ -73,9 +73,6 @@ class Issue:
     message: str
 
 
-ISSUE_COLUMNS = list(Issue.__annotations__)
-
-
 @dataclass
 class BatchResult:
     """What one batch folder gave: its files' accounting and the notices for the user.
