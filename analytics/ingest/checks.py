@@ -96,7 +96,7 @@ def data_rows_sql(t: Table) -> str:
     cells = [f"c{i}" for i in range(t.width)]
     blank = " AND ".join(_blank_sql(c) for c in cells) or "true"
     total = " OR ".join(_total_sql(c, clean_sql(c)) for c in cells) or "false"
-    return f"pos > $header AND NOT ({blank}) AND NOT ({total})"
+    return f"pos > {int(t.located.header_index)} AND NOT ({blank}) AND NOT ({total})"
 
 
 def may_warn(f: Field) -> bool:
@@ -241,7 +241,7 @@ def id_field(t: Table) -> int | None:
 
 
 def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources: Sources) -> str:
-    """The checked data rows of a table: per field its value ``v{j}`` (and ``u{j}``,
+    """A query for the checked data rows of a table (its value maps are made here): per field its value ``v{j}`` (and ``u{j}``,
     see :func:`may_warn`); the row's first problem ``m`` (its rank, NO_PROBLEM when
     none) in field ``ff``; the ID shown ``sid``."""
     inner, fields, joins, layers = ["pos", "row_number"], [], [], []
@@ -293,14 +293,8 @@ def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources:
     data = f"(SELECT {', '.join(inner)} FROM {t.raw} WHERE {data_rows_sql(t)})"
     for layer in layers:
         data = f"(SELECT {layer} FROM {data})"
-    name = f"_ingest_chk_{t.seq}"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT {keep}, m, CASE {first} END AS ff, {sid} AS sid
+    return f"""SELECT {keep}, m, CASE {first} END AS ff, {sid} AS sid
             FROM (SELECT *, least({ranks}) AS m
                   FROM (SELECT {t.seq} AS seq, d.pos, d.row_number, {", ".join(selects)}
                         FROM {data} d
-                        {" ".join(joins)}))""",
-        {**FOLD_PARAMS, "header": t.located.header_index},
-    )
-    return name
+                        {" ".join(joins)}))"""

@@ -168,9 +168,8 @@ def _check_kinds(
     for t in tables:
         by_kind.setdefault(t.kind.name, []).append(t)
     for ts in by_kind.values():
-        for t in ts:
-            check_table(con, t, ctx, sources)
-        settled = settle_kind(con, ts[0].kind, ts)
+        checked = [check_table(con, t, ctx, sources) for t in ts]
+        settled = settle_kind(con, ts[0].kind, checked)
         count_kind(con, settled, reports)
         collect_issues(con, ts[0].kind, settled, ts)
         for t in ts:

@@ -13,7 +13,7 @@ import json
 
 import duckdb
 
-from analytics.ingest.checks import compared_columns, may_warn
+from analytics.ingest.checks import FOLD_PARAMS, compared_columns, may_warn
 from analytics.ingest.loading import Table
 from analytics.ingest.records import NO_PROBLEM, REASONS, WARN_REASON, FileReport
 from analytics.sources import Kind
@@ -51,10 +51,11 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def settle_kind(con: duckdb.DuckDBPyConnection, kind: Kind, tables: list[Table]) -> str:
-    """The fate of every row of a kind in the batch: accepted, duplicate, conflict or problem."""
+def settle_kind(con: duckdb.DuckDBPyConnection, kind: Kind, checked: list[str]) -> str:
+    """The fate of every row of a kind in the batch (its tables' ``checked`` queries):
+    accepted, duplicate, conflict or problem."""
     name = f"_ingest_kind_{kind.name}"
-    union = " UNION ALL ".join(f"SELECT * FROM _ingest_chk_{t.seq}" for t in tables)
+    union = " UNION ALL ".join(f"({q})" for q in checked)
     key = compared_columns(kind, kind.key)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
@@ -63,7 +64,8 @@ def settle_kind(con: duckdb.DuckDBPyConnection, kind: Kind, tables: list[Table])
             FROM (SELECT *, m >= {NO_PROBLEM} AND row_number() OVER (
                                 PARTITION BY m < {NO_PROBLEM}, {", ".join(key)}
                                 ORDER BY seq, pos) = 1 AS is_first
-                  FROM ({union}))"""
+                  FROM ({union}))""",
+        FOLD_PARAMS,
     )
     # The few later rows of a key: equal to the first in every field, or not.
     same = " AND ".join(f"l.{c} IS NOT DISTINCT FROM f.{c}" for c in compared_columns(kind))
@@ -73,8 +75,6 @@ def settle_kind(con: duckdb.DuckDBPyConnection, kind: Kind, tables: list[Table])
             FROM {name} f
             WHERE l.fate IS NULL AND f.is_first AND {on}"""
     )
-    for t in tables:
-        con.execute(f"DROP TABLE _ingest_chk_{t.seq}")
     return name
 
 
