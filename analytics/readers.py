@@ -53,17 +53,24 @@ def _looks_like_text(text: str) -> bool:
     return control / len(sample) < 0.01
 
 
-def read_csv(path: Path) -> Sheet:
-    """Rows of a CSV in UTF-8 (with or without BOM), GBK or GB18030."""
+def decode_csv(path: Path) -> tuple[str, str]:
+    """(text, encoding) of a CSV in UTF-8 (with or without BOM), GBK or GB18030."""
     text, encoding = _decode(path.read_bytes())
     if not _looks_like_text(text):
         raise UnreadableFile("含有控制字符，不是文本 CSV (control characters: not a text CSV)")
-    sample = text[:8192]
+    return text, encoding
+
+
+def delimiter_of(text: str) -> str:
+    """The delimiter of a CSV text (comma, tab, semicolon or bar), from its start."""
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
-        delimiter = dialect.delimiter
+        return csv.Sniffer().sniff(text[:8192], delimiters=",\t;|").delimiter
     except csv.Error:
-        delimiter = ","
+        return ","
+
+
+def parse_csv(text: str, delimiter: str, encoding: str) -> Sheet:
+    """Rows of a decoded CSV text, each numbered by the line its record starts on."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     line = 1  # the record starts on the line after the previous record ended
@@ -77,6 +84,12 @@ def read_csv(path: Path) -> Sheet:
     except csv.Error as exc:
         raise UnreadableFile(f"CSV 格式错误，第 {line} 行 (malformed CSV at line {line}): {exc}")
     return Sheet(rows, encoding=encoding)
+
+
+def read_csv(path: Path) -> Sheet:
+    """Rows of a CSV in UTF-8 (with or without BOM), GBK or GB18030."""
+    text, encoding = decode_csv(path)
+    return parse_csv(text, delimiter_of(text), encoding)
 
 
 def _cell_text(value: object) -> str:

@@ -1,0 +1,281 @@
+"""``kuomian import``: batch folders in, accepted rows, problem data and an
+accounting out, exactly as shared/data-contract.md describes.
+
+Each batch is read into temporary DuckDB tables, checked in SQL and written
+before the next is read, under a memory limit, so memory does not grow with
+the number of batches; all batches of one command land in one transaction, or
+none does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from analytics import store
+from analytics.config import load_config
+from analytics.ingest.batches import batch_date, batch_files, expand_batches, manifest
+from analytics.ingest.checks import FOLD_PARAMS, Context, check_table, clean_sql
+from analytics.ingest.loading import Table, load_file
+from analytics.ingest.records import BatchResult, FileReport, ImportRejected
+from analytics.ingest.settle import (
+    ISSUES_DDL,
+    collect_issues,
+    count_kind,
+    count_warnings,
+    settle_kind,
+)
+from analytics.ingest.writing import write_batch
+from analytics.sources import Sources, load_sources
+from analytics.textnorm import clean
+
+# DuckDB spills to disk above this; the rest of the process stays well below it.
+MEMORY_LIMIT = "2GB"
+
+
+def _region_from_data(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> str | None:
+    """The county a batch's data names: a 6-digit code (or its 12-digit form) in the
+    division data, else the county most residents' address codes name."""
+
+    def cells(kinds: tuple[str, ...], field: str) -> str:
+        parts = [
+            f"SELECT {t.seq} AS seq, pos, {clean_sql(f'c{t.located.columns[field]}')} "
+            f"AS code FROM {t.raw} WHERE pos > {t.located.header_index}"
+            for t in tables
+            if t.kind.name in kinds
+        ]
+        return " UNION ALL ".join(parts)
+
+    division = cells(("division",), "code")
+    if division:
+        found = con.execute(
+            f"""SELECT code[:6] FROM ({division})
+                WHERE regexp_full_match(code, '[0-9]+')
+                  AND (length(code) = 6 OR (length(code) = 12 AND suffix(code, '000000')))
+                ORDER BY seq, pos LIMIT 1""",
+            FOLD_PARAMS,
+        ).fetchone()
+        if found:
+            return found[0]
+    residents = cells(("hukou", "residence"), "address_code")
+    if residents:
+        found = con.execute(
+            f"""SELECT code[:6] AS county FROM ({residents})
+                WHERE length(code) = 12 AND regexp_full_match(code, '[0-9]+')
+                GROUP BY county ORDER BY count(*) DESC, min([seq, pos]) LIMIT 1""",
+            FOLD_PARAMS,
+        ).fetchone()
+        if found:
+            return found[0]
+    return None
+
+
+def _resolve_region(
+    manifest: dict[str, Any], con: duckdb.DuckDBPyConnection, tables: list[Table]
+) -> str:
+    region = str(manifest.get("region_code") or "").strip()
+    region = region or load_config().region_code or (store.get_meta(con, "region_code") or "")
+    if not region:
+        found = _region_from_data(con, tables)
+        if found:
+            return found
+        raise ImportRejected(
+            "无法确定本地区划代码 (cannot tell the region): add region_code to "
+            "manifest.toml or the configuration",
+            field="region_code",
+        )
+    if not (len(region) == 6 and region.isascii() and region.isdigit()):
+        raise ImportRejected(
+            f"region_code 应为6位数字 (must be 6 digits): {region!r}",
+            file="manifest.toml",
+            field="region_code",
+        )
+    known = store.get_meta(con, "region_code")
+    if known and known != region:
+        raise ImportRejected(
+            f"本库的地区是 {known}，该批次是 {region} (this database holds region {known}, the "
+            f"batch is for {region}): use another --db",
+            field="region_code",
+        )
+    return region
+
+
+def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], FileReport, list[str]]:
+    """Features of a GeoJSON boundary file, with a report and the reasons of rejected features."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        features = data["features"] if data.get("type") == "FeatureCollection" else [data]
+    except (ValueError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+        raise ImportRejected(
+            f"{path.name}: 不是有效的 GeoJSON (not valid GeoJSON): {exc}", file=path.name
+        ) from exc
+    out, errors = [], []
+    for i, feat in enumerate(features, start=1):
+        props = feat.get("properties") or {}
+        code = clean(str(props.get("code", "") or ""))
+        name = clean(str(props.get("name", "") or ""))
+        geom = feat.get("geometry")
+        if len(code) == 12 and code.endswith("000"):
+            code = code[:9]
+        level = {6: "city", 9: "street", 12: "community"}.get(len(code))
+        if not (
+            code
+            and code.isascii()
+            and code.isdigit()
+            and level
+            and geom
+            and code.startswith(region)
+        ):
+            errors.append(f"feature {i}: code {code!r}")
+            continue
+        out.append(
+            {
+                "code": code,
+                "name": name,
+                "level": props.get("level") or level,
+                "geometry": json.dumps(geom, ensure_ascii=False),
+            }
+        )
+    report = FileReport(
+        "",
+        dt.date.min,
+        path.name,
+        "boundaries",
+        read=len(features),
+        accepted=len(out),
+        problems=len(errors),
+        encoding="geojson",
+    )
+    return out, report, errors
+
+
+def _check_kinds(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[Table],
+    ctx: Context,
+    sources: Sources,
+    reports: dict[int, FileReport],
+) -> list[str]:
+    """Check every table, settle each kind; the kinds (in table order) with rows read."""
+    by_kind: dict[str, list[Table]] = {}
+    for t in tables:
+        by_kind.setdefault(t.kind.name, []).append(t)
+    for ts in by_kind.values():
+        checked = [check_table(con, t, ctx, sources) for t in ts]
+        settled = settle_kind(con, ts[0].kind, checked)
+        count_kind(con, settled, reports)
+        collect_issues(con, ts[0].kind, settled, ts)
+        for t in ts:
+            con.execute(f"DROP TABLE {t.raw}")
+    count_warnings(con, reports)
+    return list(by_kind)
+
+
+def read_batch(
+    folder: Path, con: duckdb.DuckDBPyConnection, sources: Sources, workdir: Path
+) -> tuple[BatchResult, list[str]]:
+    """Read and check one batch folder into temporary tables; nothing is written.
+
+    Returns the result and the source file of each table, by its place."""
+    if not folder.is_dir():
+        raise ImportRejected(f"{folder}: 不是文件夹 (not a batch folder)", file=str(folder))
+    meta = manifest(folder)
+    as_of = batch_date(folder, meta)
+    tabular, geo, ignored = batch_files(folder)
+    if not tabular and not geo:
+        raise ImportRejected(
+            f"{folder.name}: 没有可导入的文件 (no .csv/.xlsx/.geojson files)", file=folder.name
+        )
+    tables: list[Table] = []
+    for p in tabular:
+        tables += load_file(con, p, sources, len(tables), workdir)
+    region = _resolve_region(meta, con, tables)
+    result = BatchResult(folder.name, as_of, region, str(folder.resolve()))
+    result.notices = [f"已忽略 (ignored, not a data file): {n}" for n in ignored]
+    reports = {
+        t.seq: FileReport(
+            folder.name,
+            as_of,
+            t.source_file,
+            t.kind.name,
+            encoding=t.encoding,
+            sheet=t.sheet,
+            header_row=t.header_row,
+        )
+        for t in tables
+    }
+    result.files = list(reports.values())
+    con.execute(ISSUES_DDL)
+    kinds = _check_kinds(con, tables, Context(as_of, region), sources, reports)
+    result.kinds_accepted = kinds
+    if len(geo) > 1:
+        raise ImportRejected(
+            f"{folder.name}: 一个批次只能有一个边界文件 (one GeoJSON per batch): "
+            + "、".join(p.name for p in geo),
+            file=geo[1].name,
+        )
+    for p in geo:
+        feats, report, errors = read_boundaries(p, region)
+        report.batch, report.as_of = folder.name, as_of
+        result.boundaries = feats
+        result.files.append(report)
+        if errors:
+            con.executemany(
+                "INSERT INTO _ingest_issues VALUES (1, 0, 0, 0, ?, ?, 0, 'boundaries', "
+                "'invalid_address_code', '', ?, 'error', 'code', ?)",
+                [[i, p.name, e, e] for i, e in enumerate(errors)],
+            )
+    return result, [t.source_file for t in tables]
+
+
+def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() "
+        "WHERE temporary AND starts_with(table_name, '_ingest_')"
+    ).fetchall():
+        con.execute(f'DROP TABLE "{name}"')
+
+
+def import_batches(
+    paths: Iterable[str | Path],
+    db: str | Path | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> list[BatchResult]:
+    """Import batch folders (or zips) in one transaction: all land, or none does."""
+    sources = load_sources()
+    con = store.connect(db)
+    workdir = Path(tempfile.mkdtemp(prefix="kuomian-import-"))
+    try:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        folders = expand_batches([Path(p) for p in paths], workdir)
+        results: list[BatchResult] = []
+        con.execute("BEGIN TRANSACTION")
+        try:
+            seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches")
+            for i, folder in enumerate(folders):
+                if progress:
+                    progress(f"读取 {folder.name}", i / max(len(folders), 1))
+                result, files = read_batch(folder, con, sources, workdir)
+                seq += 1
+                write_batch(con, result, sources, seq, files)
+                # Only the report is kept: the batch's rows leave memory before the next.
+                _drop_temporary(con)
+                result.boundaries = []
+                results.append(result)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        if progress:
+            progress("完成", 1.0)
+        return results
+    finally:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)

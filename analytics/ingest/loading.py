@@ -1,0 +1,175 @@
+"""Reading a batch's files into DuckDB: one temporary table of text cells per
+table (a CSV, or a worksheet), in file order, before anything is checked.
+
+A CSV is read by DuckDB's own reader when every record is one line (no quotes,
+no blank lines, no lone carriage returns): then a record's row number is its
+position. GBK and GB18030 are re-encoded to UTF-8 first, since DuckDB reads
+UTF-8 only. Any other CSV goes through Python's csv module, which numbers each
+record by the line it starts on. Worksheets are read with calamine after
+:mod:`analytics.ingest.xlsxguard` has bounded their size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from analytics.ingest.kinds import HEADER_SEARCH_ROWS, Located, Rows, kinds_in_name, locate
+from analytics.ingest.records import ImportRejected
+from analytics.ingest.xlsxguard import check_sheet
+from analytics.readers import (
+    Sheet,
+    UnreadableFile,
+    decode_csv,
+    delimiter_of,
+    parse_csv,
+    read_sheet,
+    workbook_sheets,
+)
+from analytics.sources import Kind, Sources
+
+# A cell never holds this, so DuckDB's reader marks with it the cells a short
+# record does not have (an empty cell stays '').
+_ABSENT = "\x01"
+
+
+@dataclass
+class Table:
+    """One table of a batch whose kind and header are known, its cells in ``raw``."""
+
+    seq: int  # the table's place in the batch (files in name order, then sheets)
+    source_file: str
+    kind: Kind
+    raw: str  # temporary table: pos (0-based), row_number, c0..c{width-1}
+    width: int
+    located: Located
+    header_row: int  # the header's row number as Excel shows it
+    encoding: str
+    sheet: str
+
+
+def _native_ok(text: str) -> bool:
+    """Whether every record of a CSV text is one non-blank line DuckDB reads as Python would."""
+    if not text or '"' in text or "\x00" in text or _ABSENT in text:
+        return False
+    if text.startswith(("\n", "\r\n")) or "\n\n" in text or "\n\r\n" in text:
+        return False
+    return text.count("\r") == text.count("\r\n")
+
+
+def _head(con: duckdb.DuckDBPyConnection, raw: str, width: int) -> Rows:
+    cols = "".join(f", c{i}" for i in range(width))
+    rows = con.execute(
+        f"SELECT row_number{cols} FROM {raw} ORDER BY pos LIMIT {HEADER_SEARCH_ROWS}"
+    ).fetchall()
+    out: Rows = []
+    for r in rows:
+        cells = list(r[1:])
+        while cells and cells[-1] is None:
+            cells.pop()
+        out.append((r[0], ["" if c is None else c for c in cells]))
+    return out
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, raw: str, sheet: Sheet) -> int:
+    """A table of Python rows into ``raw``; its width."""
+    width = max((len(c) for _, c in sheet.rows), default=0)
+    arrays = {
+        "pos": pa.array(range(len(sheet.rows)), pa.int64()),
+        "row_number": pa.array([n for n, _ in sheet.rows], pa.int32()),
+    }
+    for j in range(width):
+        arrays[f"c{j}"] = pa.array(
+            [c[j] if j < len(c) else None for _, c in sheet.rows], pa.string()
+        )
+    con.register("_ingest_rows", pa.table(arrays))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM _ingest_rows")
+    con.unregister("_ingest_rows")
+    return width
+
+
+def _load_csv_native(
+    con: duckdb.DuckDBPyConnection,
+    raw: str,
+    path: Path,
+    text: str,
+    encoding: str,
+    delimiter: str,
+    workdir: Path,
+) -> int:
+    width = max(line.count(delimiter) for line in text.split("\n")) + 1
+    if encoding in ("utf-8", "utf-8-sig"):
+        source = path
+    else:
+        source = workdir / f"{raw}.csv"
+        source.write_text(text, encoding="utf-8", newline="")
+    columns = {f"c{i}": "VARCHAR" for i in range(width)}
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {raw} AS
+            SELECT n - 1 AS pos, n::INTEGER AS row_number, * EXCLUDE (n)
+            FROM (SELECT row_number() OVER () AS n, * FROM read_csv($path,
+            columns = $columns, header = false, delim = $delim, quote = '', escape = '',
+            nullstr = $absent, null_padding = true, auto_detect = false,
+            strict_mode = false, parallel = false))""",
+        {"path": str(source), "columns": columns, "delim": delimiter, "absent": _ABSENT},
+    )
+    if source != path:
+        source.unlink()
+    return width
+
+
+def _table(
+    con: duckdb.DuckDBPyConnection,
+    seq: int,
+    label: str,
+    width: int,
+    sources: Sources,
+    named: list[Kind],
+    encoding: str,
+    sheet: str,
+) -> Table:
+    raw = f"_ingest_raw_{seq}"
+    head = _head(con, raw, width)
+    located = locate(label, head, sources, named)
+    header_row = head[located.header_index][0]
+    return Table(seq, label, located.kind, raw, width, located, header_row, encoding, sheet)
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection, path: Path, sources: Sources, seq: int, workdir: Path
+) -> list[Table]:
+    """The tables of one file, each read into a temporary table: a CSV, or the
+    sheets of a workbook named after a kind (else its first sheet)."""
+    name = path.name
+    try:
+        if path.suffix.lower() == ".csv":
+            text, encoding = decode_csv(path)
+            delimiter = delimiter_of(text)
+            raw = f"_ingest_raw_{seq}"
+            if _native_ok(text):
+                width = _load_csv_native(con, raw, path, text, encoding, delimiter, workdir)
+            else:
+                width = _load_rows(con, raw, parse_csv(text, delimiter, encoding))
+            del text
+            named = kinds_in_name(path.stem, sources)
+            return [_table(con, seq, name, width, sources, named, encoding, "")]
+        sheets = workbook_sheets(path)
+        named_sheets = [(i, s, kinds_in_name(s, sources)) for i, s in enumerate(sheets)]
+        named_sheets = [(i, s, k) for i, s, k in named_sheets if k]
+        if not named_sheets:
+            named_sheets = [(0, 0, kinds_in_name(path.stem, sources))]
+            labels = [name]
+        else:
+            labels = [name if len(named_sheets) == 1 else f"{name}:{s}" for _, s, _ in named_sheets]
+        tables = []
+        for k, ((index, s, kinds), label) in enumerate(zip(named_sheets, labels, strict=True)):
+            check_sheet(path, index)
+            sheet = read_sheet(path, s)
+            width = _load_rows(con, f"_ingest_raw_{seq + k}", sheet)
+            tables.append(_table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet))
+        return tables
+    except UnreadableFile as exc:
+        raise ImportRejected(f"{name}: 文件无法读取 (cannot be read): {exc}", file=name) from exc

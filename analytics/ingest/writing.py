@@ -1,0 +1,166 @@
+"""Writing a checked batch: replace, kind by kind, what the database holds for the
+batch's date with its accepted rows, problem data and accounting."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pyarrow as pa
+
+from analytics import store
+from analytics.ingest.records import BatchResult, FileReport
+from analytics.ingest.settle import ISSUE_TABLE_COLUMNS
+from analytics.sources import Kind, Sources
+from analytics.store import FIELD_BATCH
+
+
+def _name_mismatch_sql(kind: Kind) -> str:
+    """Warnings for rows of this batch whose name differs from the 户籍 name in force."""
+    return f"""
+        WITH hukou_in_force AS (
+            SELECT id_number, name FROM src_hukou
+            WHERE as_of = (SELECT max(as_of) FROM src_hukou WHERE as_of <= $as_of)
+        )
+        SELECT s.source_file, s.row_number, s.id_number, s.name AS name, h.name AS hukou_name
+        FROM src_{kind.name} s JOIN hukou_in_force h USING (id_number)
+        WHERE s.as_of = $as_of AND s.batch = $batch AND s.name IS NOT NULL
+          AND s.name <> h.name
+        ORDER BY s.source_file, s.row_number
+    """
+
+
+def _insert_accepted(
+    con: duckdb.DuckDBPyConnection, kind: Kind, result: BatchResult, files: list[str]
+) -> None:
+    columns = ", ".join(f'"{c}"' for c, _ in store.kind_columns(kind))
+    values = ", ".join(f"v{j}" for j in range(len(kind.fields)))
+    con.execute(
+        f"""INSERT INTO src_{kind.name} ({columns})
+            SELECT $as_of, $batch, $files[seq + 1], row_number, {values}
+            FROM _ingest_kind_{kind.name} WHERE fate = 'accepted' ORDER BY seq, pos""",
+        {"as_of": result.as_of, "batch": result.batch, "files": files},
+    )
+
+
+def _name_mismatches(con: duckdb.DuckDBPyConnection, result: BatchResult, sources: Sources) -> None:
+    """Same ID, another name than 户籍's: a warning; the 户籍 name is kept."""
+    params = {"as_of": result.as_of, "batch": result.batch}
+    reports = {(f.source_file, f.kind): f for f in result.files}
+    rows = []
+    for order, kind_name in enumerate(result.kinds_accepted):
+        kind = sources.kinds[kind_name]
+        if kind_name == "hukou" or not kind.person or "name" not in [f.name for f in kind.fields]:
+            continue
+        for source_file, row_number, id_number, name, hukou_name in con.execute(
+            _name_mismatch_sql(kind), params
+        ).fetchall():
+            rows.append(
+                [
+                    2,
+                    order,
+                    0,
+                    0,
+                    len(rows),
+                    source_file,
+                    row_number,
+                    kind_name,
+                    "name_mismatch",
+                    id_number,
+                    json.dumps({"姓名": name, "户籍姓名": hukou_name}, ensure_ascii=False),
+                    "warning",
+                    "name",
+                    f"姓名与户籍不符，保留户籍姓名 {hukou_name} (name differs from 户籍's): {name}",
+                ]
+            )
+            reports[(source_file, kind_name)].warnings += 1
+    if rows:
+        names = ISSUE_TABLE_COLUMNS
+        table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(names)})
+        con.register("_ingest_mismatches", table)
+        con.execute(f"INSERT INTO _ingest_issues SELECT {', '.join(names)} FROM _ingest_mismatches")
+        con.unregister("_ingest_mismatches")
+
+
+def _file_row(seq: int, f: FileReport) -> list[object]:
+    return [
+        seq,
+        f.batch,
+        f.as_of,
+        f.source_file,
+        f.kind,
+        f.read,
+        f.accepted,
+        f.duplicates,
+        f.problems,
+        f.warnings,
+        f.encoding,
+        f.sheet,
+        f.header_row,
+    ]
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    result: BatchResult,
+    sources: Sources,
+    seq: int,
+    files: list[str],
+) -> None:
+    """Replace, kind by kind, what the database holds for the batch's date.
+
+    ``files`` names the source file of each table of the batch, by its place."""
+    kinds = sorted({f.kind for f in result.files})
+    for kind_name in kinds:
+        day = {"as_of": result.as_of, "kind": kind_name}
+        con.execute("DELETE FROM import_files WHERE as_of = $as_of AND kind = $kind", day)
+        con.execute("DELETE FROM problems WHERE as_of = $as_of AND kind = $kind", day)
+        if kind_name in sources.kinds:
+            # Visits recorded in the app (batch FIELD_BATCH) are not part of any
+            # department file, so a file for the same date does not replace them.
+            con.execute(
+                f"DELETE FROM src_{kind_name} WHERE as_of = $as_of AND batch <> $field",
+                {"as_of": result.as_of, "field": FIELD_BATCH},
+            )
+        elif kind_name == "boundaries":
+            # Boundaries are replaced for their date like a kind, so that
+            # importing the same batch again leaves the tables as they were.
+            con.execute("DELETE FROM boundaries WHERE as_of = $as_of", {"as_of": result.as_of})
+    for kind_name in result.kinds_accepted:
+        _insert_accepted(con, sources.kinds[kind_name], result, files)
+    # Name mismatches need the 户籍 in force, which this batch may have just replaced.
+    _name_mismatches(con, result, sources)
+    con.execute(
+        """INSERT INTO problems
+           SELECT $seq, $batch, $as_of, source_file, row_number, kind, reason, id_number, raw,
+                  severity, field, message
+           FROM _ingest_issues ORDER BY phase, seq, grp, fj, pos""",
+        {"seq": seq, "batch": result.batch, "as_of": result.as_of},
+    )
+    con.executemany(
+        "INSERT INTO import_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [_file_row(seq, f) for f in result.files],
+    )
+    if result.boundaries:
+        source = next(f.source_file for f in result.files if f.kind == "boundaries")
+        con.executemany(
+            "INSERT INTO boundaries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    seq,
+                    result.batch,
+                    result.as_of,
+                    source,
+                    b["code"],
+                    b["name"],
+                    b["level"],
+                    b["geometry"],
+                ]
+                for b in result.boundaries
+            ],
+        )
+    con.execute(
+        "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, now())",
+        [seq, result.batch, result.as_of, result.region_code, result.source_path, kinds],
+    )
+    store.set_meta(con, "region_code", result.region_code)
