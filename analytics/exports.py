@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from analytics import store
+from analytics.ingest import REPORT_COLUMNS
 from analytics.registry.errors import BuildError
 from analytics.registry.in_force import define_in_force
 from analytics.registry.versions import version_for
@@ -44,17 +45,8 @@ KPI_COLUMNS = [
 ]
 PROBLEM_COLUMNS = ["source_file", "row_number", "kind", "reason", "id_number", "raw", "severity"]
 ENTITY_COLUMNS = ["uscc", "entity_name", "street_code", "tax_status", "employees", "reason"]
-IMPORT_COLUMNS = [
-    "batch",
-    "as_of",
-    "source_file",
-    "kind",
-    "read",
-    "accepted",
-    "duplicates",
-    "problems",
-    "warnings",
-]
+# `kuomian import` prints the same table as `export imports` (data contract).
+IMPORT_COLUMNS = REPORT_COLUMNS
 
 
 TARGETS_SQL = """
