@@ -4,9 +4,10 @@ as-of date inside one transaction, and keep the result as a new registry version
 
 Snapshots are kept for every imported as-of date up to the one asked for, so
 history, trends and the ranking's training data can be read; a date is built
-again only when data or code changed since its snapshot. The current version
-switches only when everything is written: readers always see one consistent
-registry.
+again only when what its snapshot depends on changed (its key:
+:mod:`analytics.registry.keys`), so importing a new quarter builds that quarter
+only. The current version switches only when everything is written: readers
+always see one consistent registry.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import duckdb
 from analytics import store
 from analytics.config import Config, load_config
 from analytics.registry.errors import BuildError
-from analytics.registry.in_force import create_event_kinds
+from analytics.registry.in_force import create_event_kinds, define_in_force, event_kinds
+from analytics.registry.keys import model_key, snapshot_keys
 from analytics.registry.runner import PythonStep, SqlStep, run_steps
 from analytics.registry.versions import snapshot_dates, version_for  # noqa: F401
 
@@ -49,12 +51,14 @@ class BuildContext:
 
 
 def code_hash(cfg: Config) -> str:
+    """The steps' code (SQL files, the Python steps and runner of this package,
+    the ranking) and the configuration a snapshot is built with."""
     h = hashlib.sha256()
-    for p in steps():
-        h.update(p.read_bytes())
-    for p in _ranking().code_files():
+    python = [Path(__file__), *(Path(__file__).with_name(f) for f in ("runner.py", "in_force.py"))]
+    for p in [*steps(), *python, *_ranking().code_files()]:
         h.update(p.read_bytes())
     h.update(repr(cfg).encode())
+    h.update(repr(event_kinds()).encode())
     return h.hexdigest()[:16]
 
 
@@ -217,8 +221,10 @@ def build_one(
     chash: str,
     debug: bool = False,
     learn: bool = True,
+    keys: tuple[str, str | None] = ("", None),
 ) -> int:
-    """Build the registry for one date inside the caller's transaction."""
+    """Build the registry for one date inside the caller's transaction; ``keys``
+    are its snapshot key and, when it learns, its model key."""
     version = store.scalar(con, "SELECT coalesce(max(version), 0) + 1 FROM registry_versions")
     ctx = BuildContext(con, as_of, region, cfg, learn)
     run_steps(con, PIPELINE, STEPS_DIR, ctx, debug)
@@ -229,8 +235,10 @@ def build_one(
     )
     entities = store.scalar(con, "SELECT count(*) FROM mart_entities")
     con.execute(
-        "INSERT INTO registry_versions VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
-        [version, as_of, data_seq, chash, persons, legal, targets, entities, model],
+        "INSERT INTO registry_versions (version, as_of, built_at, data_seq, code_hash, persons, "
+        "legal_population, targets, entities, model, snapshot_key, model_key) "
+        "VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [version, as_of, data_seq, chash, persons, legal, targets, entities, model, *keys],
     )
     con.execute(
         "INSERT INTO model_reports VALUES (?, ?, ?)",
@@ -242,6 +250,20 @@ def build_one(
         [version],
     )
     return version
+
+
+def _reusable(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, key: str, learned: str | None
+) -> int | None:
+    """The stored snapshot of ``as_of`` with this key (and, for the date asked for,
+    this model key), if any."""
+    row = store.one(
+        con,
+        "SELECT max(version) FROM registry_versions WHERE as_of = ? AND snapshot_key = ? "
+        "AND (CAST(? AS VARCHAR) IS NULL OR model_key = ?)",
+        [as_of, key, learned, learned],
+    )
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def prune(con: duckdb.DuckDBPyConnection) -> None:
@@ -301,16 +323,27 @@ def build_registry(
         chash = code_hash(cfg)
         wanted = [d for d in dates if d < target] + [target]
         t0 = time.perf_counter()
+        define_in_force(con)
+        keys = snapshot_keys(con, wanted, f"{chash}|{region}")
+        learned = model_key(keys, target)
         built = []
         for d in wanted:
+            # A history snapshot is reused when its inputs are unchanged (whether it
+            # learned when it was the date asked for or not: its persons are the
+            # same); the date asked for only when it also learned from the same
+            # history.
+            version = _reusable(con, d, keys[d], learned if d == target else None)
+            # --debug is there to watch the steps of the date asked for: it builds it.
+            if version is not None and not (debug and d == target):
+                if d == target and store.get_meta(con, "current_version") != str(version):
+                    con.execute("BEGIN TRANSACTION")
+                    store.set_meta(con, "current_version", str(version))
+                    prune(con)
+                    con.execute("COMMIT")
+                continue
             seq = store.scalar(
                 con, "SELECT coalesce(max(import_seq), 0) FROM import_batches WHERE as_of <= ?", [d]
             )
-            have = store.one(
-                con, "SELECT data_seq, code_hash FROM registry_versions WHERE as_of = ?", [d]
-            )
-            if d != target and have == (seq, chash):
-                continue
             # Each history snapshot commits on its own, so the date asked for reads
             # them committed: DuckDB 2.0 did not show a scan the rows of a table
             # created and filled earlier in the same transaction (at 120k people the
@@ -320,7 +353,17 @@ def build_registry(
             con.execute("BEGIN TRANSACTION")
             try:
                 # History snapshots keep the prior; the date asked for learns from them.
-                version = build_one(con, d, region, cfg, seq, chash, debug, learn=(d == target))
+                version = build_one(
+                    con,
+                    d,
+                    region,
+                    cfg,
+                    seq,
+                    chash,
+                    debug,
+                    learn=(d == target),
+                    keys=(keys[d], learned if d == target else None),
+                )
                 if d == target:
                     store.set_meta(con, "current_version", str(version))
                 prune(con)
