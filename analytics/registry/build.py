@@ -142,6 +142,7 @@ PIPELINE: tuple[SqlStep | PythonStep, ...] = (
     PythonStep("params", _params_step, table="params"),
     SqlStep("000_macro_in_force.sql"),
     SqlStep("001_macro_age_on.sql"),
+    SqlStep("099_stg_in_force.sql"),
     SqlStep("100_stg_hukou.sql"),
     SqlStep("101_stg_residence.sql"),
     SqlStep("102_stg_pension_enrollment.sql"),

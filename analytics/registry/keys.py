@@ -32,9 +32,9 @@ _FILES_SQL = """
     batches AS (
         SELECT import_seq, max(imported_at) AS imported_at FROM import_batches GROUP BY ALL
     )
-    SELECT d.d, string_agg(CAST(row(f, b.imported_at) AS VARCHAR), chr(10)
-                           ORDER BY CAST(f AS VARCHAR))
-    FROM d JOIN import_files f ON in_force(f.kind, f.as_of, d.d)
+    SELECT d.d, string_agg(CAST(row(files, b.imported_at) AS VARCHAR), chr(10)
+                           ORDER BY CAST(files AS VARCHAR))
+    FROM d JOIN import_files files ON in_force(files.kind, files.as_of, d.d)
     LEFT JOIN batches b USING (import_seq)
     GROUP BY d.d"""
 
