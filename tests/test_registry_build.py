@@ -245,6 +245,22 @@ def test_a_visit_recorded_in_the_app_rebuilds_its_date_and_later_ones(
     assert info["dates_built"] == [tinyregion.DATES[1]]
 
 
+def test_reimporting_an_earlier_quarter_rebuilds_it_and_the_date_that_learns_from_it(
+    tmp_path: Path,
+) -> None:
+    first, second = write_batches(tmp_path / "batches")
+    db = tmp_path / "k.duckdb"
+    import_batches([first, second], db=db)
+    build_registry(db)
+    kept = _versions(db)
+
+    import_batches([first], db=db)
+    info = build_registry(db)
+
+    assert info["dates_built"] == list(tinyregion.DATES)
+    assert all(_versions(db)[d] > kept[d] for d in tinyregion.DATES)
+
+
 def test_a_code_change_rebuilds_every_date(
     built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,6 +255,35 @@ def build_one(
     return version
 
 
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _build_date(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    region: str,
+    cfg: Config,
+    chash: str,
+    debug: bool,
+    keys: tuple[str, str | None],
+) -> int:
+    """Build one date's snapshot: a history snapshot keeps the prior (no model
+    key); the date asked for learns from the snapshots before it."""
+    seq = store.scalar(
+        con, "SELECT coalesce(max(import_seq), 0) FROM import_batches WHERE as_of <= ?", [as_of]
+    )
+    learn = keys[1] is not None
+    return build_one(con, as_of, region, cfg, seq, chash, debug, learn=learn, keys=keys)
+
+
 def _reusable(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, key: str, learned: str | None
 ) -> int | None:
@@ -327,56 +358,43 @@ def build_registry(
         define_in_force(con)
         keys = snapshot_keys(con, wanted, f"{chash}|{region}")
         learned = model_key(keys, target)
+        # A history snapshot is reused when its inputs are unchanged (whether it
+        # learned when it was the date asked for or not: its persons are the same);
+        # the date asked for only when it also learned from the same history.
+        stale = [d for d in wanted[:-1] if _reusable(con, d, keys[d], None) is None]
+        version = _reusable(con, target, keys[target], learned)
+        # All history snapshots in one transaction, committed before the date asked
+        # for is built, so that it reads them committed: DuckDB 2.0 did not show a
+        # scan the rows of a table created and filled earlier in the same
+        # transaction (at 120k people the model saw no history). One commit, not
+        # one a date (eleven commits were a tenth of a first build at 120k). The
+        # current version is not among them (it is the date asked for, or an older
+        # build of another date, kept), and switches only with the last commit:
+        # readers see one consistent registry.
         built = []
-        for d in wanted:
-            # A history snapshot is reused when its inputs are unchanged (whether it
-            # learned when it was the date asked for or not: its persons are the
-            # same); the date asked for only when it also learned from the same
-            # history.
-            version = _reusable(con, d, keys[d], learned if d == target else None)
-            # --debug is there to watch the steps of the date asked for: it builds it.
-            if version is not None and not (debug and d == target):
-                if d == target and store.get_meta(con, "current_version") != str(version):
-                    con.execute("BEGIN TRANSACTION")
-                    store.set_meta(con, "current_version", str(version))
-                    prune(con)
-                    con.execute("COMMIT")
-                continue
-            seq = store.scalar(
-                con, "SELECT coalesce(max(import_seq), 0) FROM import_batches WHERE as_of <= ?", [d]
-            )
-            # Each history snapshot commits on its own, so the date asked for reads
-            # them committed: DuckDB 2.0 did not show a scan the rows of a table
-            # created and filled earlier in the same transaction (at 120k people the
-            # model saw no history). The current version is not among them (it is
-            # the date asked for, or an older build of another date, kept), and
-            # switches only with the last commit: readers see one consistent registry.
-            con.execute("BEGIN TRANSACTION")
-            try:
-                # History snapshots keep the prior; the date asked for learns from them.
-                version = build_one(
-                    con,
-                    d,
-                    region,
-                    cfg,
-                    seq,
-                    chash,
-                    debug,
-                    learn=(d == target),
-                    keys=(keys[d], learned if d == target else None),
-                )
-                if d == target:
-                    store.set_meta(con, "current_version", str(version))
+        if stale:
+            with _transaction(con):
+                for d in stale:
+                    _build_date(con, d, region, cfg, chash, debug, (keys[d], None))
+                    built.append(d)
                 prune(con)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            built.append((d, version))
+        # --debug is there to watch the steps of the date asked for: it builds it.
+        if version is None or debug:
+            with _transaction(con):
+                version = _build_date(
+                    con, target, region, cfg, chash, debug, (keys[target], learned)
+                )
+                built.append(target)
+                store.set_meta(con, "current_version", str(version))
+                prune(con)
+        elif store.get_meta(con, "current_version") != str(version):
+            with _transaction(con):
+                store.set_meta(con, "current_version", str(version))
+                prune(con)
         return {
             "as_of": target,
             "version": version,
-            "dates_built": [d for d, _ in built],
+            "dates_built": built,
             "seconds": round(time.perf_counter() - t0, 2),
         }
     except duckdb.Error as exc:
