@@ -300,6 +300,11 @@ REGISTRY_DDL = """
 CREATE TABLE IF NOT EXISTS registry_versions (
     version INTEGER, as_of DATE, built_at TIMESTAMP, data_seq INTEGER, code_hash VARCHAR,
     persons BIGINT, legal_population BIGINT, targets BIGINT, entities BIGINT, model VARCHAR);
+-- What the snapshot depends on (analytics.registry.keys): a build reuses a snapshot
+-- whose key is unchanged; model_key is set on a snapshot that learned from the
+-- snapshots before it (the date asked for), empty on a history snapshot.
+ALTER TABLE registry_versions ADD COLUMN IF NOT EXISTS snapshot_key VARCHAR;
+ALTER TABLE registry_versions ADD COLUMN IF NOT EXISTS model_key VARCHAR;
 CREATE TABLE IF NOT EXISTS model_reports (version INTEGER, as_of DATE, report VARCHAR);
 -- Decimal goals, as the build computes the gaps with them (ceil(goal × n − k) exact).
 CREATE TABLE IF NOT EXISTS registry_goals (

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import tinyregion
 from streamlit.testing.v1 import AppTest
 from tinyregion import write_batches
 
@@ -149,6 +150,124 @@ def test_debug_prints_every_step_with_rows(
     for step in PIPELINE:
         assert f"[{step.name}]" in printed
     assert re.search(r"\[score\] python step score … rows=\d+", printed)
+
+
+# ---------------------------------------------------------------- snapshot reuse
+
+REG_TABLES = [f"reg_{m}" for m in build.MARTS]
+
+
+def _snapshot_rows(db: Path, version: int) -> dict[str, list]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {
+            t: con.execute(
+                f"SELECT * FROM {t} WHERE version = ? ORDER BY ALL", [version]
+            ).fetchall()
+            for t in REG_TABLES
+        }
+    finally:
+        con.close()
+
+
+def _versions(db: Path) -> dict[dt.date, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return dict(con.execute("SELECT as_of, version FROM registry_versions").fetchall())
+    finally:
+        con.close()
+
+
+def test_importing_one_more_quarter_rebuilds_only_that_date(tmp_path: Path) -> None:
+    first, second = write_batches(tmp_path / "batches")
+    db = tmp_path / "k.duckdb"
+    import_batches([first], db=db)
+    build_registry(db)
+    (v1,) = _versions(db).values()
+    before = _snapshot_rows(db, v1)
+
+    import_batches([second], db=db)
+    info = build_registry(db)
+
+    assert info["dates_built"] == [tinyregion.DATES[1]]
+    versions = _versions(db)
+    assert versions[tinyregion.DATES[0]] == v1
+    assert _snapshot_rows(db, v1) == before
+    assert info["version"] == versions[tinyregion.DATES[1]]
+
+
+def test_rebuild_with_nothing_changed_builds_nothing_and_keeps_the_current_version(
+    built: Path, tmp_path: Path
+) -> None:
+    db = _copy(built, tmp_path)
+    current = version_for(duckdb.connect(str(db), read_only=True))[0]
+
+    info = build_registry(db)
+
+    assert info["dates_built"] == []
+    assert info["version"] == current
+    assert info["as_of"] == tinyregion.DATES[1]
+
+
+def test_rebuild_with_nothing_changed_still_makes_the_asked_date_current(
+    built: Path, tmp_path: Path
+) -> None:
+    db = _copy(built, tmp_path)
+    build_registry(db, as_of=tinyregion.DATES[0])
+    earlier = _versions(db)[tinyregion.DATES[0]]
+
+    info = build_registry(db)
+    again = build_registry(db, as_of=tinyregion.DATES[0])
+
+    assert info["dates_built"] == [] and again["dates_built"] == []
+    assert info["version"] == _versions(db)[tinyregion.DATES[1]]
+    assert again["version"] == earlier
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert version_for(con) == (earlier, tinyregion.DATES[0])
+    finally:
+        con.close()
+
+
+def test_a_visit_recorded_in_the_app_rebuilds_its_date_and_later_ones(
+    built: Path, tmp_path: Path
+) -> None:
+    db = _copy(built, tmp_path)
+    with store.app_store(db) as app:
+        app.execute(
+            "INSERT INTO visits (as_of, id_number, survey_date, result, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [str(tinyregion.DATES[1]), tinyregion.person_id(0), "2025-06-01", "考虑中", "now"],
+        )
+
+    info = build_registry(db)
+
+    assert info["dates_built"] == [tinyregion.DATES[1]]
+
+
+def test_reimporting_an_earlier_quarter_rebuilds_it_and_the_date_that_learns_from_it(
+    tmp_path: Path,
+) -> None:
+    first, second = write_batches(tmp_path / "batches")
+    db = tmp_path / "k.duckdb"
+    import_batches([first, second], db=db)
+    build_registry(db)
+    kept = _versions(db)
+
+    import_batches([first], db=db)
+    info = build_registry(db)
+
+    assert info["dates_built"] == list(tinyregion.DATES)
+    assert all(_versions(db)[d] > kept[d] for d in tinyregion.DATES)
+
+
+def test_a_code_change_rebuilds_every_date(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = _copy(built, tmp_path)
+    monkeypatch.setattr(build, "code_hash", lambda cfg: "changed")
+
+    assert build_registry(db)["dates_built"] == list(tinyregion.DATES)
 
 
 # ---------------------------------------------------------------- configuration

@@ -64,6 +64,10 @@ def has_factor(x: pd.DataFrame, factor: str) -> np.ndarray:
     return x[factor].notna().to_numpy()  # grade_log, ability
 
 
+# The feature values a reason's text quotes (``x`` of :func:`text`).
+TEXT_FEATURES = ("income_log", "visits", "age", "grade_log", "lapse_quarters")
+
+
 def text(factor: str, x: dict, person: dict, details: dict) -> str:
     """The reason a factor gives for one target (``x`` its feature row)."""
     if _is_group(factor):
@@ -112,7 +116,9 @@ def explain(
         if len(evidence)
         else {}
     )
-    rows = x.to_dict("records")
+    # Only the features a reason's text quotes: the whole feature frame as dicts
+    # took a third of a history snapshot's prior scoring.
+    rows = x[list(TEXT_FEATURES)].to_dict("records")
     people = persons[["id_number", "survey_result", "ability_to_pay"]].to_dict("records")
     out = []
     for i, picks in enumerate(order):
