@@ -98,9 +98,14 @@ PROBLEMS_SQL = f"""
                  CASE p.severity WHEN 'error' THEN 0 ELSE 1 END, p.reason, p.field"""
 
 
+# Every file ever imported: those in use, and those a later import for the same
+# date replaced (in_use false), in the order they were imported.
 IMPORTS_SQL = f"""
-        SELECT {", ".join(IMPORT_COLUMNS)}, encoding, sheet, header_row
-        FROM import_files ORDER BY as_of, batch, source_file, kind"""
+        SELECT {", ".join(IMPORT_COLUMNS)}, in_use, encoding, sheet, header_row
+        FROM (SELECT *, true AS in_use FROM import_files
+              UNION ALL BY NAME
+              SELECT * EXCLUDE (replaced_seq), false AS in_use FROM import_files_replaced)
+        ORDER BY as_of, batch, source_file, kind, import_seq"""
 
 
 def problems_date(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.date:

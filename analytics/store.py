@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS import_files (
     import_seq INTEGER, batch VARCHAR, as_of DATE, source_file VARCHAR, kind VARCHAR,
     "read" INTEGER, accepted INTEGER, duplicates INTEGER, problems INTEGER, warnings INTEGER,
     encoding VARCHAR, sheet VARCHAR, header_row INTEGER);
+-- The accounting of files a later import for the same date replaced (the
+-- imports export lists them with in_use false); replaced_seq: the import that did.
+CREATE TABLE IF NOT EXISTS import_files_replaced (
+    import_seq INTEGER, batch VARCHAR, as_of DATE, source_file VARCHAR, kind VARCHAR,
+    "read" INTEGER, accepted INTEGER, duplicates INTEGER, problems INTEGER, warnings INTEGER,
+    encoding VARCHAR, sheet VARCHAR, header_row INTEGER, replaced_seq INTEGER);
 -- Problem data (severity error: the row was not accepted) and warnings.
 CREATE TABLE IF NOT EXISTS problems (
     import_seq INTEGER, batch VARCHAR, as_of DATE, source_file VARCHAR, row_number INTEGER,

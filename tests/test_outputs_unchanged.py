@@ -3,7 +3,8 @@ what it wrote before the redesign: the demo's files and every contract export.
 
 The digests in ``tests/golden/`` were recorded from main at 9b03450 (before
 "One house"); a change of behaviour shows here as the names of the files that
-differ. Regenerate them only for an intended change of output, and say so in
+differ. One intended change since: ``export imports`` gained the contract's
+``in_use`` column (the file is otherwise byte-identical). Regenerate them only for an intended change of output, and say so in
 the commit.
 """
 

@@ -113,6 +113,11 @@ def write_batch(
     kinds = sorted({f.kind for f in result.files})
     for kind_name in kinds:
         day = {"as_of": result.as_of, "kind": kind_name}
+        con.execute(
+            "INSERT INTO import_files_replaced SELECT *, $seq FROM import_files "
+            "WHERE as_of = $as_of AND kind = $kind",
+            {**day, "seq": seq},
+        )
         con.execute("DELETE FROM import_files WHERE as_of = $as_of AND kind = $kind", day)
         con.execute("DELETE FROM problems WHERE as_of = $as_of AND kind = $kind", day)
         if kind_name in sources.kinds:
