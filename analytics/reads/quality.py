@@ -37,19 +37,7 @@ def problems(db: str | Path, scope: Scope, as_of: dt.date | None = None) -> pd.D
     """Problem data and warnings the registry of ``as_of`` reads (the ``problems`` export)."""
     _require_bureau(scope)
     with reading(db) as con:
-        if not store.scalar(con, "SELECT count(*) FROM import_files"):
-            return pd.DataFrame(
-                columns=[
-                    "source_file",
-                    "row_number",
-                    "kind",
-                    "reason",
-                    "id_number",
-                    "raw",
-                    "severity",
-                ]
-            )
-        df = problems_frame(con, as_of)
+        df = problems_frame(con, as_of)  # empty, with the contract's columns, before any import
     df["kind_label"] = df["kind"].map(kind_label)
     return df
 
