@@ -192,6 +192,19 @@ def app_db(db: str | Path) -> Path:
     return path.with_name(path.stem + ".app.sqlite")
 
 
+def app_rows(db: str | Path, sql: str) -> list[tuple]:
+    """Rows of a query on the app store, opened read-only (nothing is created or
+    written; no rows when the app has written nothing yet)."""
+    path = app_db(db)
+    if not path.exists():
+        return []
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 @contextmanager
 def app_store(db: str | Path) -> Iterator[sqlite3.Connection]:
     """A connection to the app store of ``db``, one transaction: committed when
@@ -209,25 +222,16 @@ def app_store(db: str | Path) -> Iterator[sqlite3.Connection]:
         con.close()
 
 
-def visited_ids(db: str | Path) -> set[str]:
-    """ID numbers with a visit recorded in the app (empty when there is no app store)."""
-    if not app_db(db).exists():
-        return set()
-    with app_store(db) as con:
-        return {r[0] for r in con.execute("SELECT DISTINCT id_number FROM visits")}
-
-
-def attach_visits(con: duckdb.DuckDBPyConnection, db: str | Path) -> None:
+def attach_visits(con: duckdb.DuckDBPyConnection, db: str | Path) -> set[str]:
     """Make ``survey_rows`` on ``con``: the imported survey rows and the visits
     recorded in the app together, in ``src_survey``'s shape (a temporary view:
-    nothing is written to the registry database)."""
-    rows: list[tuple] = []
-    if app_db(db).exists():
-        with app_store(db) as app:
-            rows = app.execute(
-                "SELECT as_of, seq, id_number, survey_date, result, name, willingness, reason, "
-                "ability_to_pay, phone, surveyor FROM visits ORDER BY seq"
-            ).fetchall()
+    nothing is written to the registry database). Returns the ID numbers with a
+    visit recorded in the app."""
+    rows = app_rows(
+        db,
+        "SELECT as_of, seq, id_number, survey_date, result, name, willingness, reason, "
+        "ability_to_pay, phone, surveyor FROM visits ORDER BY seq",
+    )
     columns = [
         "as_of",
         "row_number",
@@ -255,6 +259,7 @@ def attach_visits(con: duckdb.DuckDBPyConnection, db: str | Path) -> None:
                CAST(ability_to_pay AS VARCHAR) AS ability_to_pay,
                CAST(phone AS VARCHAR) AS phone, CAST(surveyor AS VARCHAR) AS surveyor
         FROM _app_visits""")
+    return {r[2] for r in rows}
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd.DataFrame:

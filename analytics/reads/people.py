@@ -39,16 +39,15 @@ CLAIMS = ("已参保", "已在外地参保")
 
 
 def _with_recent_visits(
-    con: duckdb.DuckDBPyConnection, db: str | Path, version: int, rows: pd.DataFrame
+    con: duckdb.DuckDBPyConnection, visited: set[str], version: int, rows: pd.DataFrame
 ) -> pd.DataFrame:
     """``rows`` (with ``id_number`` and the survey columns) with the visit attributes
     of the people visited in the app brought up to date: read from the survey rows
     up to the version's date, the department files' and the app's together, by
-    the reading of the build's int_survey_latest step."""
-    visited = store.visited_ids(db)
+    the reading of the build's int_survey_latest step. ``visited``: the people
+    with a visit in the app, as :func:`store.attach_visits` returned them."""
     if not visited or rows.empty or not rows["id_number"].isin(visited).any():
         return rows
-    store.attach_visits(con, db)
     ids = sorted(set(rows["id_number"]) & visited)
     latest = _df(
         con,
@@ -146,7 +145,7 @@ def targets(
                 "min_score": float(min_score),
             },
         )
-        df = _with_recent_visits(con, db, version, df)
+        df = _with_recent_visits(con, store.attach_visits(con, db), version, df)
     df["target_label"] = df["target_type"].map(TARGET_TYPES)
     return _mask_frame(df)
 
@@ -238,7 +237,8 @@ def person_card(
         )
         if person.empty:
             return None
-        person = _with_recent_visits(con, db, version, person)
+        visited = store.attach_visits(con, db)
+        person = _with_recent_visits(con, visited, version, person)
         target = _df(
             con,
             "SELECT * FROM reg_targets_ranked WHERE version = ? AND id_number = ?",
@@ -263,7 +263,6 @@ def person_card(
             ORDER BY as_of, scheme, region_code""",
             [id_number, as_of],
         )
-        store.attach_visits(con, db)
         visits = _df(
             con,
             """

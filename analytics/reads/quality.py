@@ -75,14 +75,11 @@ def export_audit(db: str | Path, scope: Scope) -> pd.DataFrame:
     """The audit log of exports of names, newest first."""
     _require_bureau(scope)
     columns = ["exported_at", "user_name", "role", "scope", "what", "rows"]
-    path = store.app_db(db)
-    if not path.exists():
-        return pd.DataFrame(columns=columns)
-    with store.app_store(db) as con:
-        rows = con.execute(
-            'SELECT exported_at, user_name, role, scope, what, "rows" '
-            "FROM export_audit ORDER BY exported_at DESC"
-        ).fetchall()
+    rows = store.app_rows(
+        db,
+        'SELECT exported_at, user_name, role, scope, what, "rows" '
+        "FROM export_audit ORDER BY exported_at DESC",
+    )
     out = pd.DataFrame(rows, columns=columns)
     out["exported_at"] = pd.to_datetime(out["exported_at"])
     return out
