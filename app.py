@@ -44,6 +44,9 @@ ROLE_PAGES = {
     "bureau": ["overview", "map", "visits", "registry", "import"],
 }
 
+# One published registry version for the whole run: a build that finishes
+# meanwhile shows at the next run, never halfway through this one.
+reads.pin(ui.db_path())
 status = reads.status(ui.db_path())
 
 with st.sidebar:

@@ -169,8 +169,7 @@ def export(
     what: str, db: str | Path | None, out: Path, level: str = "city", as_of: dt.date | None = None
 ) -> int:
     """Write one export CSV; returns the number of rows."""
-    con = store.connect(db, read_only=True)
-    try:
+    with store.reading(db or store.default_db()) as con:
         if what == "imports":
             sql, params = IMPORTS_SQL, []
         elif what == "problems":
@@ -191,5 +190,3 @@ def export(
         # DuckDB writes integers as integers, NULL as empty and doubles exactly.
         rel.to_csv(str(out), header=True, sep=",")
         return store.scalar(con, f"SELECT count(*) FROM ({sql})", params)
-    finally:
-        con.close()

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analytics import published
 from analytics.sources import Kind, Sources, load_sources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +142,14 @@ _LOCK = threading.RLock()
 
 @contextmanager
 def reading(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection to the registry database."""
+    """A read-only connection to the published registry in use (or the version
+    pinned for this page run: :func:`analytics.published.pinned`). It never waits
+    for an import or a build, nor makes one fail. A database that has never been
+    published (made before versions were) is opened itself, read-only."""
+    with published.reader(db) as con:
+        if con is not None:
+            yield con
+            return
     with _LOCK:
         con = connect(db, read_only=True)
         try:
@@ -277,12 +285,13 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the database file holds a table of that name (temporary ones aside)."""
+    """Whether the database holds a table of that name (temporary ones aside; a
+    published version's tables are views of its files)."""
     return bool(
         scalar(
             con,
             "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_name = ? AND table_type = 'BASE TABLE'",
+            "WHERE table_name = ? AND table_type IN ('BASE TABLE', 'VIEW')",
             [name],
         )
     )

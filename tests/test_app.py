@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -14,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
-from tinyregion import COMMUNITIES, STREETS, build_tiny_db, write_batches
+from tinyregion import COMMUNITIES, STREETS, build_tiny_db, copy_database, write_batches
 
-from analytics import store
+from analytics import published, store
 from analytics.exports import export
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -39,7 +38,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy = tmp_path / "app.duckdb"
-    shutil.copy(built, copy)
+    copy_database(built, copy)
     monkeypatch.setenv("KUOMIAN_DB", str(copy))
     return copy
 
@@ -151,9 +150,11 @@ def test_map_draws_streets_and_a_street_shows_its_communities(db: Path) -> None:
 
 
 def test_map_without_boundaries_says_so_and_shows_the_table(db: Path) -> None:
-    con = duckdb.connect(str(db))
-    con.execute("DELETE FROM boundaries")
-    con.close()
+    with published.writer_lock(db, "test"):
+        con = duckdb.connect(str(db))
+        con.execute("DELETE FROM boundaries")
+        published.publish(con, db, "test")  # as an import without boundaries would
+        con.close()
     at = goto(app("leader"), "pages/map.py")
     assert any("边界数据缺失" in w.value for w in at.warning)
     assert len(at.get("plotly_chart")) == 0 and len(at.dataframe[0].value) == len(STREETS)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-from tinyregion import COMMUNITIES, STREETS, build_tiny_db, person_id
+from tinyregion import COMMUNITIES, STREETS, build_tiny_db, copy_database, person_id
 
 from analytics import reads, store, workflow, writes
 from analytics.access import AccessDenied, Scope, mask_id, mask_phone
@@ -37,7 +36,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def db(built: Path, tmp_path: Path) -> Path:
     """A private copy for tests that write."""
     copy = tmp_path / "copy.duckdb"
-    shutil.copy(built, copy)
+    copy_database(built, copy)
     return copy
 
 

@@ -130,3 +130,18 @@ def build_tiny_db(root: Path) -> Path:
     import_batches(write_batches(root / "batches"), db=db)
     build_registry(db)
     return db
+
+
+def copy_database(src: Path, dst: Path) -> Path:
+    """Copy a database with its published registry versions (``<stem>.registry/``)
+    and app store, as a bureau would move the folder; returns ``dst``."""
+    import shutil
+
+    shutil.copyfile(src, dst)
+    registry = src.with_name(src.stem + ".registry")
+    if registry.exists():
+        shutil.copytree(registry, dst.with_name(dst.stem + ".registry"))
+    app = src.with_name(src.stem + ".app.sqlite")
+    if app.exists():
+        shutil.copyfile(app, dst.with_name(dst.stem + ".app.sqlite"))
+    return dst

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from analytics import store
+from analytics import published, store
 from analytics.config import load_config
 from analytics.ingest.batches import batch_date, batch_files, expand_batches, manifest
 from analytics.ingest.checks import FOLD_PARAMS, Context, check_table, clean_sql
@@ -249,6 +249,19 @@ def import_batches(
     progress: Callable[[str, float], None] | None = None,
 ) -> list[BatchResult]:
     """Import batch folders (or zips) in one transaction: all land, or none does."""
+    db = Path(db) if db else store.default_db()
+    try:
+        with published.writer_lock(db, "导入"):
+            return _import_locked(paths, db, progress)
+    except published.WriterBusy as exc:
+        raise ImportRejected(str(exc)) from exc
+
+
+def _import_locked(
+    paths: Iterable[str | Path],
+    db: Path,
+    progress: Callable[[str, float], None] | None,
+) -> list[BatchResult]:
     sources = load_sources()
     con = store.connect(db)
     workdir = Path(tempfile.mkdtemp(prefix="kuomian-import-"))
@@ -273,6 +286,9 @@ def import_batches(
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        # Readers see the new accounting and problems now; the registry in use
+        # stays the one the last build made.
+        published.publish(con, db, "import")
         if progress:
             progress("完成", 1.0)
         return results

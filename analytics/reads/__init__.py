@@ -17,6 +17,7 @@ where people are returned, the viewer's :class:`~analytics.access.Scope`:
 
 from __future__ import annotations
 
+from analytics.published import pin
 from analytics.reads.labels import (
     EXCLUSIONS,
     GROUPS,
@@ -64,6 +65,7 @@ __all__ = [
     "kpi",
     "kpi_trend",
     "person_card",
+    "pin",
     "problem_summary",
     "problems",
     "quality",

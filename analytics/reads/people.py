@@ -254,14 +254,20 @@ def person_card(
         as_of = store.scalar(
             con, "SELECT as_of FROM registry_versions WHERE version = ?", [version]
         )
+        # Each snapshot keeps its own date's enrollment rows: the card reads every
+        # date up to this one, each from that date's newest snapshot (this one's own).
         enrollments = _df(
             con,
             """
-            SELECT as_of, scheme, status, region_code, start_date, grade, base, employer_uscc,
+            WITH pick AS (
+                SELECT as_of, CASE WHEN as_of = $d THEN $v ELSE max(version) END AS version
+                FROM registry_versions WHERE as_of <= $d GROUP BY as_of)
+            SELECT e.as_of, scheme, status, region_code, start_date, grade, base, employer_uscc,
                    source_file, row_number
-            FROM src_pension_enrollment WHERE id_number = ? AND as_of <= ?
-            ORDER BY as_of, scheme, region_code""",
-            [id_number, as_of],
+            FROM reg_enrollments e JOIN pick USING (version, as_of)
+            WHERE e.id_number = $id
+            ORDER BY e.as_of, scheme, region_code""",
+            {"d": as_of, "v": version, "id": id_number},
         )
         visits = _df(
             con,

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from analytics import store
@@ -41,6 +42,14 @@ def status(db: str | Path) -> Status:
     path = Path(db)
     if not path.exists():
         return Status(str(path), exists=False)
+    try:
+        return _status(path)
+    except duckdb.IOException:
+        # Nothing published yet and the first import holds the file: not imported yet.
+        return Status(str(path), True)
+
+
+def _status(path: Path) -> Status:
     with reading(path) as con:
         imported = store.has_table(con, "import_files") and bool(
             store.scalar(con, "SELECT count(*) FROM import_files")

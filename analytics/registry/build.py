@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import store
+from analytics import published, store
 from analytics.config import Config, load_config
 from analytics.registry.errors import BuildError
 from analytics.registry.in_force import create_event_kinds, define_in_force, event_kinds
@@ -32,7 +33,15 @@ from analytics.registry.versions import snapshot_dates, version_for  # noqa: F40
 
 STEPS_DIR = Path(__file__).parent
 # The marts kept for each version (temp table mart_X -> persistent reg_X).
-MARTS = ("persons", "targets_ranked", "kpi", "entities", "evidence", "duplicates")
+MARTS = (
+    "persons",
+    "targets_ranked",
+    "kpi",
+    "entities",
+    "evidence",
+    "duplicates",
+    "enrollments",
+)
 # The kpi export's fixed gap columns are toward these goal years (data contract);
 # the gaps of any other configured year follow the other columns.
 CONTRACT_GOAL_YEARS = (2025, 2035)
@@ -179,6 +188,7 @@ PIPELINE: tuple[SqlStep | PythonStep, ...] = (
     SqlStep("300_mart_persons.sql"),
     SqlStep("301_mart_evidence.sql"),
     SqlStep("302_mart_duplicates.sql"),
+    SqlStep("303_mart_enrollments.sql"),
     SqlStep("310_mart_entities.sql"),
     SqlStep("320_int_kpi_counts.sql"),
     SqlStep("321_int_kpi_gaps.sql"),
@@ -319,6 +329,20 @@ def prune(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DELETE FROM {table} WHERE list_contains(?, version)", [old])
 
 
+def _hold_before_publishing() -> None:
+    """With ``$KUOMIAN_HOLD_BUILD`` set to a path (tests and the load benchmark),
+    the build says so in ``<path>.held`` and waits, with the import store open
+    read-write and the writers' lock held, until that path exists (at most 10
+    minutes): readers can then be shown to work during a build."""
+    hold = os.environ.get("KUOMIAN_HOLD_BUILD")
+    if not hold:
+        return
+    Path(hold + ".held").write_text(str(os.getpid()), encoding="ascii")
+    deadline = time.monotonic() + 600
+    while not Path(hold).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def build_registry(
     db: str | Path | None = None,
     as_of: dt.date | None = None,
@@ -329,6 +353,15 @@ def build_registry(
     make it the current one. Earlier imported dates without an up-to-date
     snapshot are built too, so history is complete."""
     cfg = config or load_config()
+    db = Path(db) if db else store.default_db()
+    try:
+        with published.writer_lock(db, "构建"):
+            return _build_locked(db, as_of, debug, cfg)
+    except published.WriterBusy as exc:
+        raise BuildError(str(exc)) from exc
+
+
+def _build_locked(db: Path, as_of: dt.date | None, debug: bool, cfg: Config) -> dict:
     try:
         con = store.connect(db)
     except duckdb.Error as exc:
@@ -336,7 +369,7 @@ def build_registry(
     try:
         store.ensure_registry_schema(con)
         # Visits recorded in the app are survey rows too (the staging step reads both).
-        store.attach_visits(con, db or store.default_db())
+        store.attach_visits(con, db)
         dates = [
             r[0]
             for r in con.execute(
@@ -390,6 +423,9 @@ def build_registry(
             with _transaction(con):
                 store.set_meta(con, "current_version", str(version))
                 prune(con)
+        _hold_before_publishing()
+        # Readers switch to the new registry only now, all of it at once.
+        published.publish(con, db, "build")
         return {
             "as_of": target,
             "version": version,
