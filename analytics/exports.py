@@ -145,6 +145,29 @@ FORMULA_START = "^[=+\\-@\t\r＝＋－＠]"
 PLAIN_NUMBER = "^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 
 
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text cells made safe as :func:`safe_text_sql` makes an
+    export's (for the app's own downloads)."""
+    start, number = re.compile(FORMULA_START), re.compile(PLAIN_NUMBER)
+
+    def cell(value: object) -> object:
+        if isinstance(value, str) and start.match(value) and not number.match(value):
+            return "'" + value
+        return value
+
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(cell)
+    return out
+
+
+def safe_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A download's CSV: safe text cells, UTF-8 with a BOM (Excel and WPS on
+    Chinese Windows read it as UTF-8)."""
+    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+
+
 def safe_text_sql(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> str:
     """``sql`` with each text column's formula-like cells prefixed by one '."""
     describe = f"DESCRIBE ({sql})"

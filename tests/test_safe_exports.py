@@ -8,12 +8,14 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pandas as pd
 import pytest
 from batchgen import REGION, make_batch, make_id
 
 from analytics.cli import main as kuomian
+from analytics.exports import safe_csv_bytes, safe_frame, safe_text_sql
 from analytics.visit_sheet import visit_sheet
 
 STREET, COMMUNITY = REGION + "001", REGION + "001001"
@@ -88,3 +90,38 @@ def test_the_visit_sheet_writes_formula_like_text_as_strings(tmp_path: Path) -> 
     assert "=HYPERLINK(1)" in values and "@SUM(1)" in values
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     assert ws["A1"].value == "=1+1 养老保险扩面走访清单" and ws["A1"].data_type == "s"
+
+
+CELLS = [
+    '=HYPERLINK("http://x","y")',
+    "@SUM(1)",
+    "+1",
+    "-1+2",
+    "\t=1",
+    "\r=1",
+    "＝1+1",
+    "＋1",
+    "－1",
+    "＠A1",
+    "-12.5",
+    "3",
+    "张三",
+    "a=b",
+    "",
+]
+
+
+def test_app_downloads_follow_the_export_rule_cell_for_cell() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (v VARCHAR, n INTEGER)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [[p, i] for i, p in enumerate(CELLS)])
+    by_sql = [
+        r[0] for r in con.execute(safe_text_sql(con, "SELECT v FROM t ORDER BY n")).fetchall()
+    ]
+    frame = pd.DataFrame({"v": CELLS, "n": range(len(CELLS))})
+    safe = safe_frame(frame)
+    assert list(safe["v"]) == by_sql
+    assert list(safe["n"]) == list(range(len(CELLS)))  # numbers stay numbers
+    assert sum(v.startswith("'") for v in by_sql) == 10  # every formula-like payload
+    data = safe_csv_bytes(frame)
+    assert data.startswith("\ufeff".encode()) and "'＝1+1" in data.decode("utf-8-sig")
