@@ -5,12 +5,14 @@ Defaults live in ``analytics/config/kuomian.toml``; a file named by the
 overrides any of its keys. Every file is checked against the layout below
 before it is merged: a key the layout does not have (a typo such as
 ``income_treshold``) is a :class:`ConfigError` naming the key and the file.
-Goals may be given for any number of years (``[goals.YYYY]``).
+Goals may be given for any number of years (``[goals.YYYY]``). ``[limits]``
+bounds what one import may cost (zip size, time per file, worksheet size, memory).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ class ConfigError(ValueError):
 
 
 # The keys a configuration file may hold, by table ("goals" holds one table per year).
-TOP_KEYS = frozenset({"region_code", "region_name", "goals", "groups", "sources"})
+TOP_KEYS = frozenset({"region_code", "region_name", "goals", "groups", "sources", "limits"})
 GOAL_KEYS = frozenset({"coverage", "structure"})
 GROUP_KEYS = frozenset(
     {
@@ -43,6 +45,17 @@ GROUP_KEYS = frozenset(
     }
 )
 SOURCES_KEYS = frozenset({"extend"})
+LIMIT_KEYS = frozenset(
+    {
+        "max_unzipped_bytes",
+        "file_read_seconds",
+        "max_sheet_cells",
+        "max_sheet_xml_bytes",
+        "memory_limit",
+    }
+)
+# DuckDB's memory_limit setting: a number and a unit ("2GB", "512MiB").
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,12 +78,26 @@ class GroupRules:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one import may cost (issue "Keep serving"); ``[limits]`` in the configuration.
+
+    The defaults are those of ``kuomian.toml``, for code that builds a Config by hand."""
+
+    max_unzipped_bytes: int = 8 * 1024**3  # what a batch zip's directory may declare
+    file_read_seconds: float = 600.0  # reading one file (or worksheet) into the database
+    max_sheet_cells: int = 60_000_000  # rows × columns a worksheet's used range may span
+    max_sheet_xml_bytes: int = 4 * 1024**3  # a worksheet's XML, uncompressed
+    memory_limit: str = "2GB"  # DuckDB spills to disk above this during an import
+
+
+@dataclass(frozen=True)
 class Config:
     region_code: str
     region_name: str
     goals: tuple[Goal, ...]
     groups: GroupRules
     sources_extend: str
+    limits: Limits = Limits()
 
     def goal(self, year: int) -> Goal:
         for g in self.goals:
@@ -101,6 +128,7 @@ def check_layout(raw: dict[str, Any], path: Path) -> None:
     _unknown(raw, TOP_KEYS, "", path)
     _unknown(_table(raw, "groups", path), GROUP_KEYS, "groups.", path)
     _unknown(_table(raw, "sources", path), SOURCES_KEYS, "sources.", path)
+    _unknown(_table(raw, "limits", path), LIMIT_KEYS, "limits.", path)
     for year, goal in _table(raw, "goals", path).items():
         if not (len(year) == 4 and year.isdigit()):
             raise ConfigError(f"goals.{year} in {path}: a goal is keyed by its year ([goals.2025])")
@@ -131,6 +159,28 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _positive(raw: dict[str, Any], key: str, kind: type) -> Any:
+    value = raw[key]
+    numeric = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, numeric) or not value > 0:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"limits.{key} must be {what} above 0, got {value!r}")
+    return kind(value)
+
+
+def _limits(raw: dict[str, Any]) -> Limits:
+    memory = raw["memory_limit"]
+    if not (isinstance(memory, str) and _MEMORY.fullmatch(memory.strip())):
+        raise ConfigError(f'limits.memory_limit must be a size such as "2GB", got {memory!r}')
+    return Limits(
+        max_unzipped_bytes=_positive(raw, "max_unzipped_bytes", int),
+        file_read_seconds=_positive(raw, "file_read_seconds", float),
+        max_sheet_cells=_positive(raw, "max_sheet_cells", int),
+        max_sheet_xml_bytes=_positive(raw, "max_sheet_xml_bytes", int),
+        memory_limit=memory.strip(),
+    )
+
+
 def _build(raw: dict[str, Any]) -> Config:
     try:
         goals = tuple(
@@ -150,6 +200,7 @@ def _build(raw: dict[str, Any]) -> Config:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"配置文件有误 (bad configuration): {exc!r}") from exc
+    limits = _limits(raw["limits"])
     if sorted(groups.primary_group_order) != list(range(1, 9)):
         raise ConfigError("primary_group_order must list the groups 1..8 once each")
     for g in goals:
@@ -164,6 +215,7 @@ def _build(raw: dict[str, Any]) -> Config:
         goals=goals,
         groups=groups,
         sources_extend=str(raw.get("sources", {}).get("extend", "") or ""),
+        limits=limits,
     )
 
 

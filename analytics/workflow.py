@@ -5,18 +5,27 @@ Both run in a child process (the command line), never inside the Streamlit
 server's: a file that makes a reader allocate without bound or crash takes the
 child down, not the app every user is on. The server holds its process lock
 meanwhile, so none of its own read connections meets the child's writer.
+
+Uploads hold personal data, and so do the files the child unpacks and
+re-encodes: every temporary folder of an upload is removed when the upload
+ends, however it ends (success, rejection, a child killed by the kernel, or the
+page's run stopped midway). The child makes its folders inside one of ours,
+since a killed child removes nothing itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -31,11 +40,46 @@ PROGRESS = "progress"
 COUNTS = ["read", "accepted", "duplicates", "problems", "warnings"]
 
 
+def remove_tree(path: Path) -> None:
+    """Remove a temporary folder and everything in it, read-only folders too."""
+    if not os.path.lexists(path):
+        return
+    try:
+        shutil.rmtree(path)
+    except OSError:
+        # A read-only folder refuses to lose its files: open every folder (never
+        # through a symlink, which may point outside), then try once more.
+        with contextlib.suppress(OSError):
+            os.chmod(path, stat.S_IRWXU)
+        for root, dirs, _ in os.walk(path):
+            for p in (os.path.join(root, d) for d in dirs):
+                if not os.path.islink(p):
+                    with contextlib.suppress(OSError):
+                        os.chmod(p, stat.S_IRWXU)
+        shutil.rmtree(path)
+
+
+@contextlib.contextmanager
+def _temporary_folder(prefix: str) -> Iterator[Path]:
+    """A private temporary folder (mode 0700), removed on leaving whatever happened."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        remove_tree(path)
+
+
 def _run(
-    args: list[str], progress: Callable[[str, float], None] | None
+    args: list[str], progress: Callable[[str, float], None] | None, tmp: Path | None = None
 ) -> tuple[int, str, list[str]]:
-    """Run ``kuomian ARGS`` in a child process: exit status, stdout, other stderr lines."""
+    """Run ``kuomian ARGS`` in a child process: exit status, stdout, other stderr lines.
+
+    The child's temporary files go under ``tmp``. The child never outlives the
+    call: when reading its output fails or ``progress`` raises (Streamlit stops a
+    page's run that way), it is killed before the exception goes on."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    if tmp is not None:
+        env.update(TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
     with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
         child = subprocess.Popen(
             [sys.executable, "-m", "analytics.cli", *args],
@@ -48,13 +92,20 @@ def _run(
             env=env,
         )
         lines = []
-        for line in child.stderr:
-            head, _, rest = line.rstrip("\n").partition("\t")
-            if head == PROGRESS and progress:
-                fraction, _, message = rest.partition("\t")
-                progress(message, float(fraction))
-            elif head != PROGRESS:
-                lines.append(line.rstrip("\n"))
+        try:
+            for line in child.stderr:
+                head, _, rest = line.rstrip("\n").partition("\t")
+                if head == PROGRESS and progress:
+                    fraction, _, message = rest.partition("\t")
+                    progress(message, float(fraction))
+                elif head != PROGRESS:
+                    lines.append(line.rstrip("\n"))
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        finally:
+            child.stderr.close()
         status = child.wait()
         out.seek(0)
         return status, out.read(), lines
@@ -78,6 +129,14 @@ def upload_name(name: str) -> str:
     if dot and len(ext) <= 10:
         return stem[: 120 - len(ext) - 1] + "." + ext
     return base[:120]
+
+
+@contextlib.contextmanager
+def staged_uploads(files: list[tuple[str, bytes]], as_of: dt.date) -> Iterator[list[Path]]:
+    """:func:`stage_uploads` in a private temporary folder that is removed when the
+    ``with`` block ends, whatever happened in it."""
+    with _temporary_folder("kuomian-upload-") as work:
+        yield stage_uploads(files, as_of, work)
 
 
 def stage_uploads(files: list[tuple[str, bytes]], as_of: dt.date, work: Path) -> list[Path]:
@@ -106,14 +165,14 @@ def import_and_build(
     :class:`analytics.ingest.ImportRejected` for a batch that cannot be read and
     :class:`analytics.registry.build.BuildError` for a build that failed."""
     db = str(db)
-    with store.writing():
+    with store.writing(), _temporary_folder("kuomian-child-") as tmp:
         status, report, lines = _run(
-            ["import", *map(str, paths), "--db", db, "--progress"], progress
+            ["import", *map(str, paths), "--db", db, "--progress"], progress, tmp
         )
         if status != 0:
             raise ImportRejected(_reason(lines, "import"))
         t0 = time.perf_counter()
-        status, _, build_lines = _run(["build", "--db", db], None)
+        status, _, build_lines = _run(["build", "--db", db], None, tmp)
         if status != 0:
             raise BuildError(_reason(build_lines, "build"))
         seconds = round(time.perf_counter() - t0, 2)

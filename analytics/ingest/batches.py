@@ -4,6 +4,9 @@ batch folders), the as-of date of each, and which of a batch's files are read.
 Only regular files inside the batch are read: a symlink, device or named pipe
 could point outside the batch, never end, or never stop giving bytes
 (issue "Keep serving"), so a batch holding one is rejected before anything is read.
+So is a zip inside a batch: it is not expanded (a zip of zips could expand
+without end), and ignoring it would drop the files the department meant to send.
+A batch dated after today is refused too: it would become "the newest" date.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import stat
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,6 @@ from analytics.ingest.records import ImportRejected
 from analytics.readers import TABULAR
 from analytics.textnorm import clean, parse_date
 
-# A zip may expand to at most this many bytes (the sizes its directory declares;
-# Python's zipfile never writes more than a member declares).
-MAX_UNZIPPED_BYTES = 8 * 1024**3
 GEO_SUFFIXES = (".geojson", ".json")
 
 _DATE_IN_NAME = (
@@ -68,10 +69,35 @@ def manifest(folder: Path) -> dict[str, Any]:
         ) from exc
 
 
-def batch_date(folder: Path, manifest: dict[str, Any]) -> dt.date:
-    """The as-of date from the manifest, else from the folder's name."""
+def batch_date(folder: Path, manifest: dict[str, Any], today: dt.date | None = None) -> dt.date:
+    """The as-of date from the manifest, else from the folder's name; never after
+    ``today`` (by default the machine's date)."""
+    as_of = _stated_date(folder, manifest)
+    today = today or dt.date.today()
+    if as_of > today:
+        where = (
+            "manifest.toml 的 as_of" if manifest.get("as_of") is not None else "批次名称中的日期"
+        )
+        raise ImportRejected(
+            f"{folder.name}: {where} {as_of.isoformat()} 晚于今天 {today.isoformat()} "
+            f"(the as-of date {as_of.isoformat()} is after today, {today.isoformat()})",
+            file="manifest.toml" if manifest.get("as_of") is not None else folder.name,
+            field="as_of",
+        )
+    return as_of
+
+
+def _stated_date(folder: Path, manifest: dict[str, Any]) -> dt.date:
     value = manifest.get("as_of")
     if value is not None:
+        # TOML's datetimes are dates too in Python; an as-of date has no time of day.
+        if isinstance(value, dt.datetime):
+            raise ImportRejected(
+                f"{folder.name}: manifest.toml 的 as_of 应为日期，不带时间 (as_of must be a date, "
+                f'not a date and time): {value.isoformat()}; write as_of = "{value.date()}"',
+                file="manifest.toml",
+                field="as_of",
+            )
         if isinstance(value, dt.date):
             return value
         parsed = parse_date(clean(str(value))) or as_of_from_name(str(value))
@@ -102,6 +128,14 @@ def _require_regular(path: Path) -> None:
         )
 
 
+def _inner_zip(folder: Path, path: Path) -> ImportRejected:
+    return ImportRejected(
+        f"{folder.name}: {path.name}: 压缩包内或文件夹内的压缩包不会被解压，未导入 (a zip "
+        "inside a batch is not expanded: unpack it, or give it as a batch of its own)",
+        file=path.name,
+    )
+
+
 def batch_files(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
     """(tabular files, boundary files, names ignored) of a batch, in name order."""
     tabular, geo, ignored = [], [], []
@@ -111,6 +145,8 @@ def batch_files(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
         if p.is_dir():
             continue
         suffix = p.suffix.lower()
+        if suffix == ".zip":
+            raise _inner_zip(folder, p)
         if suffix in TABULAR or suffix in GEO_SUFFIXES:
             _require_regular(p)
             (tabular if suffix in TABULAR else geo).append(p)
@@ -119,27 +155,86 @@ def batch_files(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
     return tabular, geo, ignored
 
 
+_UTF8_FLAG = 0x800  # general purpose bit 11: the name is UTF-8
+_UNICODE_PATH = 0x7075  # Info-ZIP Unicode Path extra field: a UTF-8 name beside the native one
+
+
+def _unicode_path(extra: bytes, raw: bytes) -> str | None:
+    """The UTF-8 name of an Info-ZIP Unicode Path field, if it was made for ``raw``."""
+    i = 0
+    while i + 4 <= len(extra):
+        tag, size = (
+            int.from_bytes(extra[i : i + 2], "little"),
+            int.from_bytes(extra[i + 2 : i + 4], "little"),
+        )
+        data = extra[i + 4 : i + 4 + size]
+        # The field is stale (the name was changed since) unless the CRCs agree.
+        if (
+            tag == _UNICODE_PATH
+            and len(data) > 5
+            and data[0] == 1
+            and int.from_bytes(data[1:5], "little") == zlib.crc32(raw)
+        ):
+            try:
+                return data[5:].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        i += 4 + size
+    return None
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """A zip member's name as its maker wrote it, with ``/`` between folders.
+
+    With bit 11 set the name is UTF-8 (zipfile decoded it so). Without it the
+    bytes are the maker's code page, which zipfile reads as cp437: Chinese
+    Windows writes GBK, macOS and Linux tools write UTF-8 without the flag. The
+    bytes are recovered from cp437 and read as UTF-8 if they are valid UTF-8
+    (GBK names almost never are), else as GBK, else left as zipfile read them.
+
+    >>> info = zipfile.ZipInfo("户籍人口.csv".encode("gbk").decode("cp437"))
+    >>> info.filename, member_name(info)
+    ('╗º╝«╚╦┐┌.csv', '户籍人口.csv')
+    """
+    name = info.filename
+    if not info.flag_bits & _UTF8_FLAG:
+        raw = name.encode("cp437")
+        name = _unicode_path(info.extra, raw) or name
+        if name == info.filename and not raw.isascii():
+            for encoding in ("utf-8", "gbk"):
+                try:
+                    name = raw.decode(encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+    # Some Windows tools separate folders with a backslash, which no name may hold.
+    return name.replace("\\", "/")
+
+
 def _unzip(path: Path, target: Path, max_bytes: int) -> None:
     try:
         with zipfile.ZipFile(path) as z:
-            declared = sum(i.file_size for i in z.infolist())
+            members = z.infolist()
+            for info in members:
+                info.filename = member_name(info)
+            declared = sum(i.file_size for i in members)
             if declared > max_bytes:
                 raise ImportRejected(
                     f"{path.name}: 解压后过大 (expands to {declared} bytes, more than the "
                     f"{max_bytes} allowed)",
                     file=path.name,
                 )
-            z.extractall(target)
+            z.extractall(target, members)
     except zipfile.BadZipFile as exc:
         raise ImportRejected(
             f"{path.name}: 不是有效的 zip 文件 (bad zip): {exc}", file=path.name
         ) from exc
 
 
-def expand_batches(
-    paths: Iterable[Path], workdir: Path, max_unzipped: int = MAX_UNZIPPED_BYTES
-) -> list[Path]:
-    """Batch folders from the arguments: folders, zip files, or a folder of batch folders."""
+def expand_batches(paths: Iterable[Path], workdir: Path, max_unzipped: int) -> list[Path]:
+    """Batch folders from the arguments: folders, zip files, or a folder of batch
+    folders; a zip may expand to at most ``max_unzipped`` bytes (the sizes its
+    directory declares; Python's zipfile never writes more than a member declares)."""
     out: list[Path] = []
     for p in paths:
         if p.is_file() and p.suffix.lower() == ".zip":
@@ -158,6 +253,9 @@ def expand_batches(
                 (d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")),
                 key=lambda d: d.name,
             )
+            inner_zip = next((f for f in sorted(p.iterdir()) if f.suffix.lower() == ".zip"), None)
+            if subs and inner_zip is not None:
+                raise _inner_zip(p, inner_zip)
             out.extend(subs if subs else [p])
         else:
             out.append(p)

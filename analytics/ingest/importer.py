@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from analytics import published, store
-from analytics.config import load_config
+from analytics.config import Config, load_config
 from analytics.ingest.batches import batch_date, batch_files, expand_batches, manifest
 from analytics.ingest.checks import FOLD_PARAMS, Context, check_table, clean_sql
 from analytics.ingest.loading import Table, load_file
@@ -32,12 +32,10 @@ from analytics.ingest.settle import (
     count_warnings,
     settle_kind,
 )
+from analytics.ingest.timelimit import read_within
 from analytics.ingest.writing import write_batch
 from analytics.sources import Sources, load_sources
 from analytics.textnorm import clean
-
-# DuckDB spills to disk above this; the rest of the process stays well below it.
-MEMORY_LIMIT = "2GB"
 
 
 def _region_from_data(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> str | None:
@@ -78,10 +76,10 @@ def _region_from_data(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> st
 
 
 def _resolve_region(
-    manifest: dict[str, Any], con: duckdb.DuckDBPyConnection, tables: list[Table]
+    manifest: dict[str, Any], con: duckdb.DuckDBPyConnection, tables: list[Table], configured: str
 ) -> str:
     region = str(manifest.get("region_code") or "").strip()
-    region = region or load_config().region_code or (store.get_meta(con, "region_code") or "")
+    region = region or configured or (store.get_meta(con, "region_code") or "")
     if not region:
         found = _region_from_data(con, tables)
         if found:
@@ -179,15 +177,24 @@ def _check_kinds(
 
 
 def read_batch(
-    folder: Path, con: duckdb.DuckDBPyConnection, sources: Sources, workdir: Path
+    folder: Path,
+    con: duckdb.DuckDBPyConnection,
+    sources: Sources,
+    workdir: Path,
+    *,
+    config: Config | None = None,
+    today: dt.date | None = None,
 ) -> tuple[BatchResult, list[str]]:
     """Read and check one batch folder into temporary tables; nothing is written.
+    ``today`` (default: the machine's date) is the latest as-of date allowed.
 
     Returns the result and the source file of each table, by its place."""
+    config = config or load_config()
+    limits = config.limits
     if not folder.is_dir():
         raise ImportRejected(f"{folder}: 不是文件夹 (not a batch folder)", file=str(folder))
     meta = manifest(folder)
-    as_of = batch_date(folder, meta)
+    as_of = batch_date(folder, meta, today)
     tabular, geo, ignored = batch_files(folder)
     if not tabular and not geo:
         raise ImportRejected(
@@ -195,8 +202,15 @@ def read_batch(
         )
     tables: list[Table] = []
     for p in tabular:
-        tables += load_file(con, p, sources, len(tables), workdir)
-    region = _resolve_region(meta, con, tables)
+        seq = len(tables)
+        tables += read_within(
+            con,
+            limits.file_read_seconds,
+            folder.name,
+            p.name,
+            lambda p=p, seq=seq: load_file(con, p, sources, seq, workdir, limits),
+        )
+    region = _resolve_region(meta, con, tables, config.region_code)
     result = BatchResult(folder.name, as_of, region, str(folder.resolve()))
     result.notices = [f"已忽略 (ignored, not a data file): {n}" for n in ignored]
     reports = {
@@ -222,7 +236,13 @@ def read_batch(
             file=geo[1].name,
         )
     for p in geo:
-        feats, report, errors = read_boundaries(p, region)
+        feats, report, errors = read_within(
+            con,
+            limits.file_read_seconds,
+            folder.name,
+            p.name,
+            lambda p=p: read_boundaries(p, region),
+        )
         report.batch, report.as_of = folder.name, as_of
         result.boundaries = feats
         result.files.append(report)
@@ -247,12 +267,17 @@ def import_batches(
     paths: Iterable[str | Path],
     db: str | Path | None = None,
     progress: Callable[[str, float], None] | None = None,
+    *,
+    config: Config | None = None,
+    today: dt.date | None = None,
 ) -> list[BatchResult]:
-    """Import batch folders (or zips) in one transaction: all land, or none does."""
+    """Import batch folders (or zips) in one transaction: all land, or none does.
+    ``config`` defaults to :func:`load_config`'s; ``today`` to the machine's date."""
+    config = config or load_config()
     db = Path(db) if db else store.default_db()
     try:
         with published.writer_lock(db, "导入"):
-            return _import_locked(paths, db, progress)
+            return _import_locked(paths, db, progress, config, today)
     except published.WriterBusy as exc:
         raise ImportRejected(str(exc)) from exc
 
@@ -261,13 +286,19 @@ def _import_locked(
     paths: Iterable[str | Path],
     db: Path,
     progress: Callable[[str, float], None] | None,
+    config: Config,
+    today: dt.date | None,
 ) -> list[BatchResult]:
     sources = load_sources()
     con = store.connect(db)
     workdir = Path(tempfile.mkdtemp(prefix="kuomian-import-"))
     try:
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        folders = expand_batches([Path(p) for p in paths], workdir)
+        # DuckDB spills to disk above this; the rest of the process stays well below it.
+        # The value is checked by analytics.config (a number and a unit), so it is safe here.
+        con.execute(f"SET memory_limit = '{config.limits.memory_limit}'")
+        folders = expand_batches(
+            [Path(p) for p in paths], workdir, config.limits.max_unzipped_bytes
+        )
         results: list[BatchResult] = []
         con.execute("BEGIN TRANSACTION")
         try:
@@ -275,7 +306,9 @@ def _import_locked(
             for i, folder in enumerate(folders):
                 if progress:
                     progress(f"读取 {folder.name}", i / max(len(folders), 1))
-                result, files = read_batch(folder, con, sources, workdir)
+                result, files = read_batch(
+                    folder, con, sources, workdir, config=config, today=today
+                )
                 seq += 1
                 write_batch(con, result, sources, seq, files)
                 # Only the report is kept: the batch's rows leave memory before the next.

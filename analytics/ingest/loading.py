@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from analytics.config import Limits
 from analytics.ingest.kinds import HEADER_SEARCH_ROWS, Located, Rows, kinds_in_name, locate
 from analytics.ingest.records import ImportRejected
 from analytics.ingest.xlsxguard import check_sheet
@@ -139,7 +140,12 @@ def _table(
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, sources: Sources, seq: int, workdir: Path
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sources: Sources,
+    seq: int,
+    workdir: Path,
+    limits: Limits | None = None,
 ) -> list[Table]:
     """The tables of one file, each read into a temporary table: a CSV, or the
     sheets of a workbook named after a kind (else its first sheet)."""
@@ -166,7 +172,8 @@ def load_file(
             labels = [name if len(named_sheets) == 1 else f"{name}:{s}" for _, s, _ in named_sheets]
         tables = []
         for k, ((index, s, kinds), label) in enumerate(zip(named_sheets, labels, strict=True)):
-            check_sheet(path, index)
+            bounds = limits or Limits()
+            check_sheet(path, index, bounds.max_sheet_cells, bounds.max_sheet_xml_bytes)
             sheet = read_sheet(path, s)
             width = _load_rows(con, f"_ingest_raw_{seq + k}", sheet)
             tables.append(_table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet))

@@ -88,15 +88,21 @@ def _extent(stream: zipfile.ZipExtFile) -> tuple[int, int]:
     return rows, max(cols, 26 if rows else 0)
 
 
-def check_sheet(path: Path, index: int) -> None:
-    """Refuse worksheet ``index`` of a workbook when its rectangle is too large to read."""
+def check_sheet(
+    path: Path,
+    index: int,
+    max_cells: int = MAX_CELLS,
+    max_xml_bytes: int = MAX_SHEET_XML_BYTES,
+) -> None:
+    """Refuse worksheet ``index`` of a workbook when its rectangle is too large to read
+    (the bounds are ``[limits]`` of the configuration; the defaults are its defaults)."""
     try:
         with zipfile.ZipFile(path) as z:
             members = _sheet_members(z)
             if index >= len(members):
                 return  # the reader reports a missing sheet itself
             info = z.getinfo(members[index])
-            if info.file_size > MAX_SHEET_XML_BYTES:
+            if info.file_size > max_xml_bytes:
                 raise UnreadableFile(
                     f"工作表过大 (worksheet too large: {info.file_size} bytes of XML)"
                 )
@@ -104,8 +110,8 @@ def check_sheet(path: Path, index: int) -> None:
                 rows, cols = _extent(stream)
     except (zipfile.BadZipFile, KeyError, OSError):
         return  # not a zip the guard can read: the reader says why it cannot open it
-    if rows * cols > MAX_CELLS:
+    if rows * cols > max_cells:
         raise UnreadableFile(
             f"工作表范围过大 (worksheet spans {rows} rows × {cols} columns, more than "
-            f"{MAX_CELLS} cells)"
+            f"{max_cells} cells)"
         )
