@@ -195,7 +195,7 @@ def read_batch(
         )
     tables: list[Table] = []
     for p in tabular:
-        tables += load_file(con, p, sources, len(tables), workdir)
+        tables += load_file(con, p, sources, len(tables), workdir, folder.name)
     region = _resolve_region(meta, con, tables)
     result = BatchResult(folder.name, as_of, region, str(folder.resolve()))
     result.notices = [f"已忽略 (ignored, not a data file): {n}" for n in ignored]

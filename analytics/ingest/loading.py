@@ -130,19 +130,25 @@ def _table(
     named: list[Kind],
     encoding: str,
     sheet: str,
+    batch: str,
 ) -> Table:
     raw = f"_ingest_raw_{seq}"
     head = _head(con, raw, width)
-    located = locate(label, head, sources, named)
+    located = locate(label, head, sources, named, batch)
     header_row = head[located.header_index][0]
     return Table(seq, label, located.kind, raw, width, located, header_row, encoding, sheet)
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, sources: Sources, seq: int, workdir: Path
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sources: Sources,
+    seq: int,
+    workdir: Path,
+    batch: str = "",
 ) -> list[Table]:
-    """The tables of one file, each read into a temporary table: a CSV, or the
-    sheets of a workbook named after a kind (else its first sheet)."""
+    """The tables of one file of the batch ``batch``, each read into a temporary table:
+    a CSV, or the sheets of a workbook named after a kind (else its first sheet)."""
     name = path.name
     try:
         if path.suffix.lower() == ".csv":
@@ -155,7 +161,7 @@ def load_file(
                 width = _load_rows(con, raw, parse_csv(text, delimiter, encoding))
             del text
             named = kinds_in_name(path.stem, sources)
-            return [_table(con, seq, name, width, sources, named, encoding, "")]
+            return [_table(con, seq, name, width, sources, named, encoding, "", batch)]
         sheets = workbook_sheets(path)
         named_sheets = [(i, s, kinds_in_name(s, sources)) for i, s in enumerate(sheets)]
         named_sheets = [(i, s, k) for i, s, k in named_sheets if k]
@@ -169,7 +175,9 @@ def load_file(
             check_sheet(path, index)
             sheet = read_sheet(path, s)
             width = _load_rows(con, f"_ingest_raw_{seq + k}", sheet)
-            tables.append(_table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet))
+            tables.append(
+                _table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet, batch)
+            )
         return tables
     except UnreadableFile as exc:
         raise ImportRejected(f"{name}: 文件无法读取 (cannot be read): {exc}", file=name) from exc
