@@ -123,3 +123,59 @@ def test_two_synonyms_of_one_field_are_rejected(loaded_db, batches, capsys, dump
     assert "bad" in line and "户籍人口.csv" in line and "address_code" in line
     assert "户籍地址编码" in line and "社区编码" in line and "2" in line
     assert_no_personal_data(line, make_id(1), COMMUNITY)
+
+
+# ---------------------------------------------------------------- a malformed CSV row
+
+
+def _dibao_lines(n: int) -> list[str]:
+    """A dibao CSV's lines: the header, then ``n`` rows (line k+1 holds person k)."""
+    return [",".join(DIBAO_HEADERS)] + [f"{make_id(i)},张{i},城市低保" for i in range(1, n + 1)]
+
+
+def _write_lines(path: Path, lines: list[str], end: str = "\r\n") -> None:
+    path.write_text(end.join(lines) + end, encoding="utf-8", newline="")
+
+
+def test_unterminated_quote_makes_one_problem_row_and_the_rest_is_read(db, batches):
+    folder = make_batch(batches, "b1")
+    lines = _dibao_lines(10)
+    lines[5] = f'{make_id(5)},"张5,城市低保'  # line 6 of the file: the quote never closes
+    _write_lines(folder / "低保.csv", lines)
+    import_batches([folder], db=db)
+    assert accounting(db, "低保.csv") == ("dibao", 10, 9, 0, 1)
+    assert problems(db) == [(6, "malformed_row", "")]
+    accepted = {r for (r,) in query(db, "SELECT row_number FROM src_dibao")}
+    assert accepted == set(range(2, 12)) - {6}
+
+
+def test_unterminated_quote_closed_by_a_later_quote_swallows_nothing(db, batches):
+    folder = make_batch(batches, "b1")
+    lines = _dibao_lines(8)
+    lines[2] = f'{make_id(2)},"张2,城市低保'
+    lines[6] = f'{make_id(6)},"张6",城市低保'  # a well-quoted cell four lines later
+    _write_lines(folder / "低保.csv", lines, end="\n")
+    import_batches([folder], db=db)
+    assert accounting(db, "低保.csv") == ("dibao", 8, 7, 0, 1)
+    assert problems(db) == [(3, "malformed_row", "")]
+    assert query(db, "SELECT name FROM src_dibao WHERE row_number = 7") == [("张6",)]
+
+
+def test_unterminated_quote_on_the_last_line_is_a_problem_row(db, batches):
+    folder = make_batch(batches, "b1")
+    lines = _dibao_lines(3)
+    lines[3] = f'{make_id(3)},张3,"城市低保'
+    _write_lines(folder / "低保.csv", lines)
+    import_batches([folder], db=db)
+    assert accounting(db, "低保.csv") == ("dibao", 3, 2, 0, 1)
+    assert problems(db) == [(4, "malformed_row", "")]
+
+
+def test_quoted_cell_spanning_lines_is_still_one_row(db, batches):
+    folder = make_batch(batches, "b1")
+    lines = _dibao_lines(3)
+    lines[1] = f'{make_id(1)},张1,"城市\r\n低保"'
+    _write_lines(folder / "低保.csv", lines)
+    import_batches([folder], db=db)
+    assert accounting(db, "低保.csv") == ("dibao", 3, 3, 0, 0)
+    assert query(db, "SELECT row_number FROM src_dibao ORDER BY 1") == [(2,), (4,), (5,)]

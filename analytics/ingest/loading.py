@@ -49,6 +49,7 @@ class Table:
     header_row: int  # the header's row number as Excel shows it
     encoding: str
     sheet: str
+    malformed: bool = False  # ``raw`` has a column ``malformed``: the CSV records not well formed
 
 
 def _native_ok(text: str) -> bool:
@@ -75,12 +76,17 @@ def _head(con: duckdb.DuckDBPyConnection, raw: str, width: int) -> Rows:
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, raw: str, sheet: Sheet) -> int:
-    """A table of Python rows into ``raw``; its width."""
+    """A table of Python rows into ``raw`` (with a column ``malformed`` when a record
+    is); its width."""
     width = max((len(c) for _, c in sheet.rows), default=0)
     arrays = {
         "pos": pa.array(range(len(sheet.rows)), pa.int64()),
         "row_number": pa.array([n for n, _ in sheet.rows], pa.int32()),
     }
+    if sheet.malformed:
+        arrays["malformed"] = pa.array(
+            [i in sheet.malformed for i in range(len(sheet.rows))], pa.bool_()
+        )
     for j in range(width):
         arrays[f"c{j}"] = pa.array(
             [c[j] if j < len(c) else None for _, c in sheet.rows], pa.string()
@@ -131,12 +137,15 @@ def _table(
     encoding: str,
     sheet: str,
     batch: str,
+    malformed: bool = False,
 ) -> Table:
     raw = f"_ingest_raw_{seq}"
     head = _head(con, raw, width)
     located = locate(label, head, sources, named, batch)
     header_row = head[located.header_index][0]
-    return Table(seq, label, located.kind, raw, width, located, header_row, encoding, sheet)
+    return Table(
+        seq, label, located.kind, raw, width, located, header_row, encoding, sheet, malformed
+    )
 
 
 def load_file(
@@ -155,13 +164,17 @@ def load_file(
             text, encoding = decode_csv(path)
             delimiter = delimiter_of(text)
             raw = f"_ingest_raw_{seq}"
+            malformed = False
             if _native_ok(text):
                 width = _load_csv_native(con, raw, path, text, encoding, delimiter, workdir)
             else:
-                width = _load_rows(con, raw, parse_csv(text, delimiter, encoding))
+                parsed = parse_csv(text, delimiter, encoding)
+                malformed = bool(parsed.malformed)
+                width = _load_rows(con, raw, parsed)
+                del parsed
             del text
             named = kinds_in_name(path.stem, sources)
-            return [_table(con, seq, name, width, sources, named, encoding, "", batch)]
+            return [_table(con, seq, name, width, sources, named, encoding, "", batch, malformed)]
         sheets = workbook_sheets(path)
         named_sheets = [(i, s, kinds_in_name(s, sources)) for i, s in enumerate(sheets)]
         named_sheets = [(i, s, k) for i, s, k in named_sheets if k]

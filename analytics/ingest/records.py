@@ -7,7 +7,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 # The order in which a row's problems are tried; a problem row keeps the first.
+# malformed_row (a CSV record that is not well formed, e.g. a quote that never
+# closes) comes first: none of its cells can be trusted.
 REASONS = (
+    "malformed_row",
     "missing_value",
     "invalid_id",
     "invalid_uscc",
