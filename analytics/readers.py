@@ -5,6 +5,7 @@ row numbers are kept as Excel or WPS shows them (1-based).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -17,7 +18,12 @@ TABULAR = {".csv", ".xlsx", ".xlsm", ".xls"}
 
 
 class UnreadableFile(Exception):
-    """A file that cannot be opened as a table: its message says why."""
+    """A file that cannot be opened as a table: its message says why, ``row`` where
+    in the file (as Excel shows it) when that is known."""
+
+    def __init__(self, message: str, row: int = 0) -> None:
+        super().__init__(message)
+        self.row = row
 
 
 @dataclass
@@ -31,8 +37,16 @@ class Sheet:
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    if b"\x00" in data[:65536]:
+    nul = data.find(b"\x00")
+    if 0 <= nul < 65536:
         raise UnreadableFile("含有二进制内容，不是文本 CSV (binary content, not a text CSV)")
+    if nul >= 0:
+        # No character of UTF-8, GBK or GB18030 holds a NUL byte: one anywhere makes the
+        # file binary, not only in the sample checked first.
+        raise UnreadableFile(
+            "含有二进制内容 (NUL 字节)，不是文本 CSV (binary content: a NUL byte, not a text CSV)",
+            row=data.count(b"\n", 0, nul) + 1,
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
     for encoding in ("utf-8", "gb18030"):
@@ -54,6 +68,39 @@ def _looks_like_text(text: str) -> bool:
         return True
     control = sum(1 for c in sample if ord(c) < 32 and c not in "\r\n\t")
     return control / len(sample) < 0.01
+
+
+UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+_CHUNK = 1 << 20
+
+
+def utf16_codec(path: Path) -> str | None:
+    """The UTF-16 codec of a file that starts with a UTF-16 byte order mark, else None."""
+    with path.open("rb") as f:
+        return UTF16_BOMS.get(f.read(2))
+
+
+def transcode_to_utf8(path: Path, target: Path, codec: str) -> None:
+    """Write a UTF-16 file (after its byte order mark) to ``target`` as UTF-8, a chunk
+    at a time, so memory does not grow with the file."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    lines = 0
+    with path.open("rb") as src, target.open("wb") as out:
+        src.read(2)
+        while True:
+            chunk = src.read(_CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                good = exc.object[: exc.start].decode(codec, errors="replace")
+                raise UnreadableFile(
+                    f"不是有效的 {codec.upper()} 文本 (not valid {codec.upper()} text)",
+                    row=lines + good.count("\n") + 1,
+                ) from exc
+            lines += text.count("\n")
+            out.write(text.encode("utf-8"))
+            if not chunk:
+                return
 
 
 def decode_csv(path: Path) -> tuple[str, str]:

@@ -4,11 +4,14 @@ malformed CSV row, a column given twice, a NUL byte deep in a file, UTF-16."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from batchgen import COMMUNITY, make_batch, make_id, write_csv, write_xlsx
+import pytest
+from batchgen import COMMUNITY, hukou_rows, make_batch, make_id, write_csv, write_xlsx
 from test_import_rejections import bad_batch, loaded_db, run_rejected
 
 from analytics.ingest import import_batches
@@ -179,3 +182,78 @@ def test_quoted_cell_spanning_lines_is_still_one_row(db, batches):
     import_batches([folder], db=db)
     assert accounting(db, "低保.csv") == ("dibao", 3, 3, 0, 0)
     assert query(db, "SELECT row_number FROM src_dibao ORDER BY 1") == [(2,), (4,), (5,)]
+
+
+# ---------------------------------------------------------------- NUL bytes and UTF-16
+
+
+def test_nul_byte_past_the_first_64_kib_is_rejected_and_nothing_stored(
+    loaded_db, batches, capsys, dump
+):
+    folder = bad_batch(batches)
+    rows = [["身份证号", "姓名"]] + [[make_id(i), f"张{i}"] for i in range(1, 4000)]
+    rows[3500][1] = "张\x00三"  # line 3501 of the file
+    path = write_csv(folder / "特困.csv", rows)
+    assert path.read_bytes().index(b"\x00") > 65536
+    line = run_rejected(loaded_db, capsys, dump, folder)
+    assert "bad" in line and "特困.csv" in line and "3501" in line
+    assert_no_personal_data(line, "张", make_id(3500))
+
+
+def _hukou_csv_text() -> str:
+    """A 户籍 CSV with a title row, a Chinese name, short records, a quoted cell across
+    lines and a character outside the Basic Multilingual Plane."""
+    rows = hukou_rows(3)
+    rows[1][1] = "欧阳鑫淼"
+    rows[0].append("户籍地址")
+    rows[2].append("云南省\r\n安宁市")  # the other records are a cell shorter
+    rows[3][1] = "王𪚥"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([["户籍人口花名册"], *rows])
+    return buf.getvalue()
+
+
+def _imported_hukou(db: Path, batches: Path, name: str, data: bytes) -> list[tuple[Any, ...]]:
+    folder = make_batch(batches, name, as_of=name)
+    (folder / "户籍人口.csv").write_bytes(data)
+    import_batches([folder], db=db)
+    return query(
+        db,
+        f"SELECT row_number, id_number, name, address_code, address FROM src_hukou "
+        f"WHERE batch = '{name}' ORDER BY row_number",
+    )
+
+
+@pytest.mark.parametrize(
+    "bom, codec, encoding",
+    [(b"\xff\xfe", "utf-16-le", "utf-16-le"), (b"\xfe\xff", "utf-16-be", "utf-16-be")],
+)
+def test_utf16_csv_with_bom_imports_as_utf8_would(db, batches, bom, codec, encoding):
+    text = _hukou_csv_text()
+    want = _imported_hukou(db, batches, "2025-03-31", text.encode("utf-8"))
+    got = _imported_hukou(db, batches, "2025-06-30", bom + text.encode(codec))
+    assert len(want) == 3 and got == want
+    assert ("王𪚥" in [r[2] for r in got]) and ("云南省\r\n安宁市" in [r[4] for r in got])
+    assert query(db, "SELECT encoding FROM import_files WHERE batch = '2025-06-30'") == [
+        (encoding,)
+    ]
+
+
+def test_utf16_csv_of_one_line_records_imports_as_utf8_would(db, batches):
+    text = "\r\n".join(",".join(r) for r in hukou_rows(3)) + "\r\n"  # no quotes: DuckDB's reader
+    want = _imported_hukou(db, batches, "2025-03-31", text.encode("utf-8"))
+    got = _imported_hukou(
+        db, batches, "2025-06-30", "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")
+    )
+    assert len(want) == 3 and got == want
+
+
+def test_utf16_csv_that_does_not_decode_is_rejected_naming_its_line(
+    loaded_db, batches, capsys, dump
+):
+    folder = bad_batch(batches)
+    text = "\r\n".join(",".join(r) for r in hukou_rows(3)) + "\r\n"
+    data = b"\xff\xfe" + text.encode("utf-16-le")
+    (folder / "户籍人口.csv").write_bytes(data[:-1])  # half a character at the end
+    line = run_rejected(loaded_db, capsys, dump, folder)
+    assert "bad" in line and "户籍人口.csv" in line and "UTF-16" in line and "第 4 行" in line

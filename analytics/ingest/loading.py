@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.ingest.kinds import HEADER_SEARCH_ROWS, Located, Rows, kinds_in_name, locate
-from analytics.ingest.records import ImportRejected
+from analytics.ingest.records import ImportRejected, where
 from analytics.ingest.xlsxguard import check_sheet
 from analytics.readers import (
     Sheet,
@@ -27,6 +27,8 @@ from analytics.readers import (
     delimiter_of,
     parse_csv,
     read_sheet,
+    transcode_to_utf8,
+    utf16_codec,
     workbook_sheets,
 )
 from analytics.sources import Kind, Sources
@@ -148,6 +150,43 @@ def _table(
     )
 
 
+def _load_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sources: Sources,
+    seq: int,
+    workdir: Path,
+    batch: str,
+) -> Table:
+    """A CSV into a temporary table. UTF-16 (with its byte order mark) is first
+    re-encoded to UTF-8 in a streaming pass, then read as a UTF-8 file is."""
+    raw = f"_ingest_raw_{seq}"
+    codec = utf16_codec(path)
+    text_path = path
+    try:
+        if codec:
+            text_path = workdir / f"{raw}.utf-8.csv"
+            transcode_to_utf8(path, text_path, codec)
+        text, encoding = decode_csv(text_path)
+        delimiter = delimiter_of(text)
+        malformed = False
+        if _native_ok(text):
+            width = _load_csv_native(con, raw, text_path, text, encoding, delimiter, workdir)
+        else:
+            parsed = parse_csv(text, delimiter, encoding)
+            malformed = bool(parsed.malformed)
+            width = _load_rows(con, raw, parsed)
+            del parsed
+        del text
+    finally:
+        if text_path != path:
+            text_path.unlink(missing_ok=True)
+    named = kinds_in_name(path.stem, sources)
+    return _table(
+        con, seq, path.name, width, sources, named, codec or encoding, "", batch, malformed
+    )
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -161,20 +200,7 @@ def load_file(
     name = path.name
     try:
         if path.suffix.lower() == ".csv":
-            text, encoding = decode_csv(path)
-            delimiter = delimiter_of(text)
-            raw = f"_ingest_raw_{seq}"
-            malformed = False
-            if _native_ok(text):
-                width = _load_csv_native(con, raw, path, text, encoding, delimiter, workdir)
-            else:
-                parsed = parse_csv(text, delimiter, encoding)
-                malformed = bool(parsed.malformed)
-                width = _load_rows(con, raw, parsed)
-                del parsed
-            del text
-            named = kinds_in_name(path.stem, sources)
-            return [_table(con, seq, name, width, sources, named, encoding, "", batch, malformed)]
+            return [_load_csv(con, path, sources, seq, workdir, batch)]
         sheets = workbook_sheets(path)
         named_sheets = [(i, s, kinds_in_name(s, sources)) for i, s in enumerate(sheets)]
         named_sheets = [(i, s, k) for i, s, k in named_sheets if k]
@@ -193,4 +219,11 @@ def load_file(
             )
         return tables
     except UnreadableFile as exc:
+        if exc.row:
+            raise ImportRejected(
+                f"{where(batch, name, row=exc.row)}: 文件无法读取 (cannot be read): {exc}",
+                file=name,
+                batch=batch,
+                row=exc.row,
+            ) from exc
         raise ImportRejected(f"{name}: 文件无法读取 (cannot be read): {exc}", file=name) from exc
