@@ -4,9 +4,12 @@ table (a CSV, or a worksheet), in file order, before anything is checked.
 A CSV is read by DuckDB's own reader when every record is one line (no quotes,
 no blank lines, no lone carriage returns): then a record's row number is its
 position. GBK and GB18030 are re-encoded to UTF-8 first, since DuckDB reads
-UTF-8 only. Any other CSV goes through Python's csv module, which numbers each
-record by the line it starts on. Worksheets are read with calamine after
-:mod:`analytics.ingest.xlsxguard` has bounded their size.
+UTF-8 only; UTF-16 (with its byte order mark) is re-encoded to a UTF-8 file in
+a streaming pass before anything else reads it. Any other CSV goes through
+Python's csv module, which numbers each record by the line it starts on; a
+record that is not well formed (a quote that never closes) is one row marked
+``malformed``, and the lines after it are read as usual. Worksheets are read
+with calamine after :mod:`analytics.ingest.xlsxguard` has bounded their size.
 """
 
 from __future__ import annotations
