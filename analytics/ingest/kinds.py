@@ -12,6 +12,7 @@ from analytics.textnorm import clean, header_key
 HEADER_SEARCH_ROWS = 10  # one to five title rows, with blank rows between, fit easily
 
 Rows = list[tuple[int, list[str]]]  # (row number as Excel shows it, cells as written)
+_SEVERAL = "文件名/工作表名指向多个类型 (the file or sheet name names several kinds)"
 
 
 @dataclass
@@ -146,7 +147,7 @@ def locate(
         if several:
             raise ImportRejected(
                 f"{where(batch, source_file)}: 无法判断文件类型 (cannot tell the kind of file): "
-                f"文件名/工作表名指向多个类型 (the file or sheet name names several kinds) {_kind_names(named)}, "
+                f"{_SEVERAL} {_kind_names(named)}, "
                 "表头不符合其中任何一个 (the headers fit none of them)",
                 file=source_file,
                 batch=batch,
@@ -162,8 +163,8 @@ def locate(
     if len(winners) > 1 and several:
         raise ImportRejected(
             f"{where(batch, source_file, row=head[-winners[0][1]][0])}: 无法判断文件类型 "
-            f"(cannot tell the kind of file): 文件名/工作表名指向多个类型 (the file or sheet name names several kinds) "
-            f"{_kind_names(named)}, 表头同时符合 (the headers fit) "
+            f"(cannot tell the kind of file): {_SEVERAL} {_kind_names(named)}, "
+            "表头同时符合 (the headers fit) "
             f"{_kind_names([b[2] for b in winners])}; "
             "请在名称中只写一个类型 (name one kind only)",
             file=source_file,
