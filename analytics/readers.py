@@ -5,17 +5,25 @@ row numbers are kept as Excel or WPS shows them (1-based).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TABULAR = {".csv", ".xlsx", ".xlsm", ".xls"}
 
 
 class UnreadableFile(Exception):
-    """A file that cannot be opened as a table: its message says why."""
+    """A file that cannot be opened as a table: its message says why, ``row`` where
+    in the file (as Excel shows it) when that is known."""
+
+    def __init__(self, message: str, row: int = 0) -> None:
+        super().__init__(message)
+        self.row = row
 
 
 @dataclass
@@ -25,11 +33,20 @@ class Sheet:
     rows: list[tuple[int, list[str]]]  # (row number as Excel shows it, cells as text)
     encoding: str = ""
     sheet: str = ""
+    malformed: set[int] = field(default_factory=set)  # places in ``rows`` of malformed records
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    if b"\x00" in data[:65536]:
+    nul = data.find(b"\x00")
+    if 0 <= nul < 65536:
         raise UnreadableFile("含有二进制内容，不是文本 CSV (binary content, not a text CSV)")
+    if nul >= 0:
+        # No character of UTF-8, GBK or GB18030 holds a NUL byte: one anywhere makes the
+        # file binary, not only in the sample checked first.
+        raise UnreadableFile(
+            "含有二进制内容 (NUL 字节)，不是文本 CSV (binary content: a NUL byte, not a text CSV)",
+            row=data.count(b"\n", 0, nul) + 1,
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
     for encoding in ("utf-8", "gb18030"):
@@ -53,6 +70,39 @@ def _looks_like_text(text: str) -> bool:
     return control / len(sample) < 0.01
 
 
+UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+_CHUNK = 1 << 20
+
+
+def utf16_codec(path: Path) -> str | None:
+    """The UTF-16 codec of a file that starts with a UTF-16 byte order mark, else None."""
+    with path.open("rb") as f:
+        return UTF16_BOMS.get(f.read(2))
+
+
+def transcode_to_utf8(path: Path, target: Path, codec: str) -> None:
+    """Write a UTF-16 file (after its byte order mark) to ``target`` as UTF-8, a chunk
+    at a time, so memory does not grow with the file."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    lines = 0
+    with path.open("rb") as src, target.open("wb") as out:
+        src.read(2)
+        while True:
+            chunk = src.read(_CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                good = exc.object[: exc.start].decode(codec, errors="replace")
+                raise UnreadableFile(
+                    f"不是有效的 {codec.upper()} 文本 (not valid {codec.upper()} text)",
+                    row=lines + good.count("\n") + 1,
+                ) from exc
+            lines += text.count("\n")
+            out.write(text.encode("utf-8"))
+            if not chunk:
+                return
+
+
 def decode_csv(path: Path) -> tuple[str, str]:
     """(text, encoding) of a CSV in UTF-8 (with or without BOM), GBK or GB18030."""
     text, encoding = _decode(path.read_bytes())
@@ -70,20 +120,93 @@ def delimiter_of(text: str) -> str:
 
 
 def parse_csv(text: str, delimiter: str, encoding: str) -> Sheet:
-    """Rows of a decoded CSV text, each numbered by the line its record starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, list[str]]] = []
-    line = 1  # the record starts on the line after the previous record ended
-    try:
-        if '"' not in text:
-            # No quoting, so every record is one line: its number is its position.
+    """Rows of a decoded CSV text, each numbered by the line its record starts on.
+
+    A malformed record (see :func:`_records`) is one row, the line it starts on, marked
+    in ``malformed``; the lines after it are read again as records of their own."""
+    if '"' not in text:
+        # No quoting, so every record is one line: its number is its position.
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
             return Sheet(list(enumerate(reader, start=1)), encoding=encoding)
-        for cells in reader:
-            rows.append((line, cells))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise UnreadableFile(f"CSV 格式错误，第 {line} 行 (malformed CSV at line {line}): {exc}")
-    return Sheet(rows, encoding=encoding)
+        except csv.Error:
+            pass  # a line past the field size limit: a malformed record, below
+    rows: list[tuple[int, list[str]]] = []
+    malformed: set[int] = set()
+    for line, cells, bad in _records(text, delimiter):
+        if bad:
+            malformed.add(len(rows))
+        rows.append((line, cells))
+    return Sheet(rows, encoding=encoding, malformed=malformed)
+
+
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str], bool]]:
+    """(line it starts on, cells, malformed) of every record of a CSV text.
+
+    A record is malformed when a quoted cell never closes (the quote would take the
+    rest of the file into one cell), when a record spanning lines is not well formed
+    by RFC 4180 (a quote that opened by mistake and closed on a later line, in the
+    middle of a cell), or when a cell passes the csv module's size limit. Such a
+    record is the one line it starts on (its cells read from that line alone), and
+    reading goes on from the next line, so no line after it is lost. A record of one
+    line keeps the csv module's lenient reading ("a"b reads ab, as Excel shows it)."""
+    source = io.StringIO(text, newline="")
+    replay: deque[tuple[int, str]] = deque()  # lines read again after a malformed record
+    taken: list[tuple[int, str]] = []  # the lines of the record being read
+    last = 0  # number of the last line taken from ``source``
+    at_end = False
+
+    def lines() -> Iterator[str]:
+        nonlocal last, at_end
+        while True:
+            if replay:
+                item = replay.popleft()
+            else:
+                line = source.readline()
+                if not line:
+                    at_end = True
+                    return
+                last += 1
+                item = (last, line)
+            taken.append(item)
+            yield item[1]
+
+    while True:
+        reader = csv.reader(lines(), delimiter=delimiter)
+        try:
+            for cells in reader:
+                # Left open at the end of the text, or spanning lines and not well formed.
+                if at_end or (len(taken) > 1 and not _well_formed(taken, delimiter)):
+                    break
+                yield taken[0][0], cells, False
+                taken.clear()
+            else:
+                return
+        except csv.Error:
+            if not taken:
+                return
+        first, rest = taken[0], taken[1:]
+        yield first[0], _line_cells(first[1], delimiter), True
+        replay.extendleft(reversed(rest))
+        taken.clear()
+        at_end = False
+
+
+def _well_formed(lines: list[tuple[int, str]], delimiter: str) -> bool:
+    """Whether lines read as exactly one record by RFC 4180's strict rules."""
+    try:
+        return len(list(csv.reader([t for _, t in lines], delimiter=delimiter, strict=True))) == 1
+    except csv.Error:
+        return False
+
+
+def _line_cells(line: str, delimiter: str) -> list[str]:
+    """The cells of one line of a malformed record, as far as they can be told."""
+    line = line.rstrip("\r\n")
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return line.split(delimiter)
 
 
 def read_csv(path: Path) -> Sheet:

@@ -286,8 +286,13 @@ def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources:
         selects.append(f"t{id_j} AS id_text")
     else:
         sid = "''"
+    if t.malformed:
+        # The record is not well formed: it is a problem whatever its cells say.
+        inner.append("malformed")
+        bad = REASON_RANK["malformed_row"]
+        selects.append(f"CASE WHEN d.malformed THEN {bad} ELSE {NO_PROBLEM} END AS rm")
     n = len(t.kind.fields)
-    ranks = ", ".join(f"r{j}" for j in range(n))
+    ranks = ", ".join([f"r{j}" for j in range(n)] + (["rm"] if t.malformed else []))
     first = " ".join(f"WHEN r{j} = m THEN {j}" for j in range(n))
     keep = ", ".join(["seq", "pos", "row_number", *compared_columns(t.kind)])
     data = f"(SELECT {', '.join(inner)} FROM {t.raw} WHERE {data_rows_sql(t)})"

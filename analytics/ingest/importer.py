@@ -208,7 +208,7 @@ def read_batch(
             limits.file_read_seconds,
             folder.name,
             p.name,
-            lambda p=p, seq=seq: load_file(con, p, sources, seq, workdir, limits),
+            lambda p=p, seq=seq: load_file(con, p, sources, seq, workdir, limits, folder.name),
         )
     region = _resolve_region(meta, con, tables, config.region_code)
     result = BatchResult(folder.name, as_of, region, str(folder.resolve()))

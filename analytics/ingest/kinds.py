@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analytics.ingest.records import ImportRejected
+from analytics.ingest.records import ImportRejected, where
 from analytics.sources import Field, Kind, Sources
 from analytics.textnorm import clean, header_key
 
 HEADER_SEARCH_ROWS = 10  # one to five title rows, with blank rows between, fit easily
 
 Rows = list[tuple[int, list[str]]]  # (row number as Excel shows it, cells as written)
+_SEVERAL = "文件名/工作表名指向多个类型 (the file or sheet name names several kinds)"
 
 
 @dataclass
@@ -25,28 +26,73 @@ class Located:
 
 
 def kinds_in_name(name: str, sources: Sources) -> list[Kind]:
-    """Kinds named (in English or Chinese) in a file or sheet name, longest names first."""
+    """Kinds named (in English or Chinese) in a file or sheet name, longest names first.
+
+    Every kind named counts, not only the longest (低保人员_已剔除死亡人员 names 低保
+    and 死亡人员: the headers decide, see :func:`locate`); a name found only inside a
+    longer kind name (a kind 低保边缘户 beside 低保) is that longer kind's."""
     lowered = name.lower()
-    hits: list[tuple[int, Kind]] = []
+    spans: list[tuple[int, int, Kind]] = []
     for kind in sources.kinds.values():
-        length = max((len(n) for n in (kind.name, kind.label) if n.lower() in lowered), default=0)
-        if length:
-            hits.append((length, kind))
-    if not hits:
-        return []
-    best = max(length for length, _ in hits)
-    return [k for length, k in hits if length == best]
+        for n in {kind.name.lower(), kind.label.lower()} - {""}:
+            start = lowered.find(n)
+            while start >= 0:
+                spans.append((start, start + len(n), kind))
+                start = lowered.find(n, start + 1)
+    found: dict[str, tuple[int, Kind]] = {}
+    for s, e, kind in spans:
+        if any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2, _ in spans):
+            continue  # part of a longer kind name
+        if e - s > found.get(kind.name, (0, kind))[0]:
+            found[kind.name] = (e - s, kind)
+    return [k for _, k in sorted(found.values(), key=lambda hit: -hit[0])]
 
 
 def map_headers(cells: list[str], kind: Kind) -> dict[str, int]:
-    """Field name -> column index for the header cells that name a field of ``kind``."""
-    lookup = kind.header_lookup()
+    """Field name -> column index for the header cells that name a field of ``kind``
+    (the first such column; :func:`_reject_repeated` refuses a second)."""
     columns: dict[str, int] = {}
+    for name, found in _field_columns(cells, kind).items():
+        columns[name] = found[0]
+    return columns
+
+
+def _field_columns(cells: list[str], kind: Kind) -> dict[str, list[int]]:
+    """Field name -> every column index whose header names that field of ``kind``."""
+    lookup = kind.header_lookup()
+    columns: dict[str, list[int]] = {}
     for i, cell in enumerate(cells):
         name = lookup.get(header_key(cell))
-        if name and name not in columns:
-            columns[name] = i
+        if name:
+            columns.setdefault(name, []).append(i)
     return columns
+
+
+def _kind_names(kinds: list[Kind]) -> str:
+    return "、".join(f"{k.label}({k.name})" for k in kinds)
+
+
+def _reject_repeated(
+    batch: str, source_file: str, kind: Kind, row: tuple[int, list[str]]
+) -> ImportRejected | None:
+    """A field of ``kind`` in two columns of the header row: which one the file means
+    cannot be told, so the file is refused rather than one column silently dropped."""
+    number, cells = row
+    for name, found in _field_columns(cells, kind).items():
+        if len(found) > 1:
+            headers = "、".join(
+                f"{clean(cells[i])} (第 {i + 1} 列 / column {i + 1})" for i in found
+            )
+            return ImportRejected(
+                f"{where(batch, source_file, name, number)}: 列重复 (a field in two columns): "
+                f"{headers} 都是 {name} ({kind.label}/{kind.name}) (all name {name}); "
+                "请只保留一列 (keep one of them)",
+                file=source_file,
+                field=name,
+                batch=batch,
+                row=number,
+            )
+    return None
 
 
 def _missing(kind: Kind, columns: dict[str, int]) -> list[Field]:
@@ -76,8 +122,14 @@ def _reject_missing(source_file: str, kind: Kind, head: Rows) -> ImportRejected:
     )
 
 
-def locate(source_file: str, head: Rows, sources: Sources, named: list[Kind]) -> Located:
-    """Find the kind and header row of a table from its first rows, or reject the file."""
+def locate(
+    source_file: str, head: Rows, sources: Sources, named: list[Kind], batch: str = ""
+) -> Located:
+    """Find the kind and header row of a table from its first rows, or reject the file.
+
+    ``named`` are the kinds its name names: one decides; among several the headers
+    decide (the kind they fit, by its required columns, with the most columns), and
+    headers that fit none or several of them equally are refused, never guessed."""
     candidates = named or list(sources.kinds.values())
     best: list[tuple[int, int, Kind, dict[str, int]]] = []
     for i in _header_candidates(head):
@@ -88,9 +140,18 @@ def locate(source_file: str, head: Rows, sources: Sources, named: list[Kind]) ->
                 best.append((len(cols), -i, kind, cols))
         if best:
             break  # the header is the first row that carries a kind's required columns
+    several = len(named) > 1
     if not best:
         if len(named) == 1:
             raise _reject_missing(source_file, named[0], head)
+        if several:
+            raise ImportRejected(
+                f"{where(batch, source_file)}: 无法判断文件类型 (cannot tell the kind of file): "
+                f"{_SEVERAL} {_kind_names(named)}, "
+                "表头不符合其中任何一个 (the headers fit none of them)",
+                file=source_file,
+                batch=batch,
+            )
         names = "、".join(f"{k.label}({k.name})" for k in candidates[:30])
         raise ImportRejected(
             f"{source_file}: 无法判断文件类型 (cannot tell the kind of file): 文件名和表头都不匹配; "
@@ -99,6 +160,16 @@ def locate(source_file: str, head: Rows, sources: Sources, named: list[Kind]) ->
         )
     top = max(b[0] for b in best)
     winners = [b for b in best if b[0] == top]
+    if len(winners) > 1 and several:
+        raise ImportRejected(
+            f"{where(batch, source_file, row=head[-winners[0][1]][0])}: 无法判断文件类型 "
+            f"(cannot tell the kind of file): {_SEVERAL} {_kind_names(named)}, "
+            "表头同时符合 (the headers fit) "
+            f"{_kind_names([b[2] for b in winners])}; "
+            "请在名称中只写一个类型 (name one kind only)",
+            file=source_file,
+            batch=batch,
+        )
     if len(winners) > 1:
         names = "、".join(f"{b[2].label}({b[2].name})" for b in winners)
         raise ImportRejected(
@@ -107,4 +178,7 @@ def locate(source_file: str, head: Rows, sources: Sources, named: list[Kind]) ->
             file=source_file,
         )
     _, neg_i, kind, cols = winners[0]
+    repeated = _reject_repeated(batch, source_file, kind, head[-neg_i])
+    if repeated:
+        raise repeated
     return Located(kind, -neg_i, cols, list(head[-neg_i][1]))

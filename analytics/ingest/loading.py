@@ -4,9 +4,12 @@ table (a CSV, or a worksheet), in file order, before anything is checked.
 A CSV is read by DuckDB's own reader when every record is one line (no quotes,
 no blank lines, no lone carriage returns): then a record's row number is its
 position. GBK and GB18030 are re-encoded to UTF-8 first, since DuckDB reads
-UTF-8 only. Any other CSV goes through Python's csv module, which numbers each
-record by the line it starts on. Worksheets are read with calamine after
-:mod:`analytics.ingest.xlsxguard` has bounded their size.
+UTF-8 only; UTF-16 (with its byte order mark) is re-encoded to a UTF-8 file in
+a streaming pass before anything else reads it. Any other CSV goes through
+Python's csv module, which numbers each record by the line it starts on; a
+record that is not well formed (a quote that never closes) is one row marked
+``malformed``, and the lines after it are read as usual. Worksheets are read
+with calamine after :mod:`analytics.ingest.xlsxguard` has bounded their size.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pyarrow as pa
 
 from analytics.config import Limits
 from analytics.ingest.kinds import HEADER_SEARCH_ROWS, Located, Rows, kinds_in_name, locate
-from analytics.ingest.records import ImportRejected
+from analytics.ingest.records import ImportRejected, where
 from analytics.ingest.xlsxguard import check_sheet
 from analytics.readers import (
     Sheet,
@@ -28,6 +31,8 @@ from analytics.readers import (
     delimiter_of,
     parse_csv,
     read_sheet,
+    transcode_to_utf8,
+    utf16_codec,
     workbook_sheets,
 )
 from analytics.sources import Kind, Sources
@@ -50,6 +55,7 @@ class Table:
     header_row: int  # the header's row number as Excel shows it
     encoding: str
     sheet: str
+    malformed: bool = False  # ``raw`` has a column ``malformed``: the CSV records not well formed
 
 
 def _native_ok(text: str) -> bool:
@@ -76,12 +82,17 @@ def _head(con: duckdb.DuckDBPyConnection, raw: str, width: int) -> Rows:
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, raw: str, sheet: Sheet) -> int:
-    """A table of Python rows into ``raw``; its width."""
+    """A table of Python rows into ``raw`` (with a column ``malformed`` when a record
+    is); its width."""
     width = max((len(c) for _, c in sheet.rows), default=0)
     arrays = {
         "pos": pa.array(range(len(sheet.rows)), pa.int64()),
         "row_number": pa.array([n for n, _ in sheet.rows], pa.int32()),
     }
+    if sheet.malformed:
+        arrays["malformed"] = pa.array(
+            [i in sheet.malformed for i in range(len(sheet.rows))], pa.bool_()
+        )
     for j in range(width):
         arrays[f"c{j}"] = pa.array(
             [c[j] if j < len(c) else None for _, c in sheet.rows], pa.string()
@@ -131,12 +142,53 @@ def _table(
     named: list[Kind],
     encoding: str,
     sheet: str,
+    batch: str,
+    malformed: bool = False,
 ) -> Table:
     raw = f"_ingest_raw_{seq}"
     head = _head(con, raw, width)
-    located = locate(label, head, sources, named)
+    located = locate(label, head, sources, named, batch)
     header_row = head[located.header_index][0]
-    return Table(seq, label, located.kind, raw, width, located, header_row, encoding, sheet)
+    return Table(
+        seq, label, located.kind, raw, width, located, header_row, encoding, sheet, malformed
+    )
+
+
+def _load_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sources: Sources,
+    seq: int,
+    workdir: Path,
+    batch: str,
+) -> Table:
+    """A CSV into a temporary table. UTF-16 (with its byte order mark) is first
+    re-encoded to UTF-8 in a streaming pass, then read as a UTF-8 file is."""
+    raw = f"_ingest_raw_{seq}"
+    codec = utf16_codec(path)
+    text_path = path
+    try:
+        if codec:
+            text_path = workdir / f"{raw}.utf-8.csv"
+            transcode_to_utf8(path, text_path, codec)
+        text, encoding = decode_csv(text_path)
+        delimiter = delimiter_of(text)
+        malformed = False
+        if _native_ok(text):
+            width = _load_csv_native(con, raw, text_path, text, encoding, delimiter, workdir)
+        else:
+            parsed = parse_csv(text, delimiter, encoding)
+            malformed = bool(parsed.malformed)
+            width = _load_rows(con, raw, parsed)
+            del parsed
+        del text
+    finally:
+        if text_path != path:
+            text_path.unlink(missing_ok=True)
+    named = kinds_in_name(path.stem, sources)
+    return _table(
+        con, seq, path.name, width, sources, named, codec or encoding, "", batch, malformed
+    )
 
 
 def load_file(
@@ -146,22 +198,14 @@ def load_file(
     seq: int,
     workdir: Path,
     limits: Limits | None = None,
+    batch: str = "",
 ) -> list[Table]:
-    """The tables of one file, each read into a temporary table: a CSV, or the
-    sheets of a workbook named after a kind (else its first sheet)."""
+    """The tables of one file of the batch ``batch``, each read into a temporary table:
+    a CSV, or the sheets of a workbook named after a kind (else its first sheet)."""
     name = path.name
     try:
         if path.suffix.lower() == ".csv":
-            text, encoding = decode_csv(path)
-            delimiter = delimiter_of(text)
-            raw = f"_ingest_raw_{seq}"
-            if _native_ok(text):
-                width = _load_csv_native(con, raw, path, text, encoding, delimiter, workdir)
-            else:
-                width = _load_rows(con, raw, parse_csv(text, delimiter, encoding))
-            del text
-            named = kinds_in_name(path.stem, sources)
-            return [_table(con, seq, name, width, sources, named, encoding, "")]
+            return [_load_csv(con, path, sources, seq, workdir, batch)]
         sheets = workbook_sheets(path)
         named_sheets = [(i, s, kinds_in_name(s, sources)) for i, s in enumerate(sheets)]
         named_sheets = [(i, s, k) for i, s, k in named_sheets if k]
@@ -176,7 +220,16 @@ def load_file(
             check_sheet(path, index, bounds.max_sheet_cells, bounds.max_sheet_xml_bytes)
             sheet = read_sheet(path, s)
             width = _load_rows(con, f"_ingest_raw_{seq + k}", sheet)
-            tables.append(_table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet))
+            tables.append(
+                _table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet, batch)
+            )
         return tables
     except UnreadableFile as exc:
+        if exc.row:
+            raise ImportRejected(
+                f"{where(batch, name, row=exc.row)}: 文件无法读取 (cannot be read): {exc}",
+                file=name,
+                batch=batch,
+                row=exc.row,
+            ) from exc
         raise ImportRejected(f"{name}: 文件无法读取 (cannot be read): {exc}", file=name) from exc

@@ -7,7 +7,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 # The order in which a row's problems are tried; a problem row keeps the first.
+# malformed_row (a CSV record that is not well formed, e.g. a quote that never
+# closes) comes first: none of its cells can be trusted.
 REASONS = (
+    "malformed_row",
     "missing_value",
     "invalid_id",
     "invalid_uscc",
@@ -34,10 +37,32 @@ WARN_REASON = {
 class ImportRejected(Exception):
     """A batch that cannot be imported; nothing of it was written."""
 
-    def __init__(self, message: str, file: str = "", field: str = "") -> None:
+    def __init__(
+        self, message: str, file: str = "", field: str = "", batch: str = "", row: int = 0
+    ) -> None:
         super().__init__(message)
         self.file = file
         self.field = field
+        self.batch = batch
+        self.row = row
+
+
+def where(batch: str, file: str, field: str = "", row: int = 0) -> str:
+    """How a rejection names its place: the batch and file, then the row and field
+    when there are (never a cell's content: rejections carry no personal data).
+
+    >>> where("2025-06-30", "低保.csv", "id_number", 1)
+    '批次 2025-06-30 文件 低保.csv 第 1 行 列 id_number (batch 2025-06-30, file 低保.csv, row 1, field id_number)'
+    """
+    zh = [f"批次 {batch}", f"文件 {file}"]
+    en = [f"batch {batch}", f"file {file}"]
+    if row:
+        zh.append(f"第 {row} 行")
+        en.append(f"row {row}")
+    if field:
+        zh.append(f"列 {field}")
+        en.append(f"field {field}")
+    return f"{' '.join(zh)} ({', '.join(en)})"
 
 
 @dataclass

@@ -15,11 +15,15 @@ import duckdb
 
 from analytics.ingest.checks import FOLD_PARAMS, compared_columns, may_warn
 from analytics.ingest.loading import Table
-from analytics.ingest.records import NO_PROBLEM, REASONS, WARN_REASON, FileReport
+from analytics.ingest.records import NO_PROBLEM, REASON_RANK, REASONS, WARN_REASON, FileReport
 from analytics.sources import Kind
 
 CONFLICT_MESSAGE = (
     "与前面已接收的同一主键记录不一致 (same key as an earlier row, other values differ)"
+)
+MALFORMED_MESSAGE = (
+    "CSV 行格式错误，引号未闭合或不成对 (malformed CSV row: a quote that does not close "
+    "or is not paired); 其后各行照常读取 (the lines after it are read as usual)"
 )
 # Characters whose JSON escape DuckDB writes in upper-case hex and Python in lower
 # case: rows holding one have their raw cells written by Python.
@@ -96,13 +100,15 @@ def _issue_rows_sql(kind: Kind, settled: str) -> str:
     fields = kind.fields
     reasons = "[" + ", ".join(_lit(r) for r in REASONS) + "]"
     names = "[" + ", ".join(_lit(f.name) for f in fields) + "]"
+    malformed = REASON_RANK["malformed_row"]
     parts = [
         f"""SELECT 0 AS grp, 0 AS fj, seq, pos, row_number,
                    CASE WHEN fate = 'conflict' THEN 'conflict' ELSE {reasons}[m + 1] END AS reason,
                    sid AS id_number, 'error' AS severity,
                    CASE WHEN fate = 'conflict' THEN {_lit(",".join(kind.key))}
-                        ELSE {names}[ff + 1] END AS field,
+                        WHEN m = {malformed} THEN '' ELSE {names}[ff + 1] END AS field,
                    CASE WHEN fate = 'conflict' THEN {_lit(CONFLICT_MESSAGE)}
+                        WHEN m = {malformed} THEN {_lit(MALFORMED_MESSAGE)}
                         ELSE {names}[ff + 1] || ': ' || {reasons}[m + 1] END AS message
             FROM {settled} WHERE fate IN ('problem', 'conflict')"""
     ]
