@@ -16,8 +16,10 @@ from analytics.config import ConfigError
 from analytics.demo import generate_demo
 from analytics.exports import export
 from analytics.ingest import ImportRejected, import_batches, report_frame
+from analytics.ingest.rollback import BATCH_COLUMNS, RollbackError, list_batches, remove_and_rebuild
 from analytics.registry.build import BuildError, build_registry
 from analytics.textnorm import clean, parse_date
+from analytics.writes import CLI_USER
 
 
 class CliError(Exception):
@@ -81,6 +83,32 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(f"{n} rows written to {args.out}", file=sys.stderr)
 
 
+def cmd_batches_list(args: argparse.Namespace) -> None:
+    if not Path(args.db).exists():
+        raise CliError(f"数据库不存在 (database not found): {args.db}")
+    frame = list_batches(args.db)
+    frame = frame.assign(
+        imported_at=frame["imported_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M:%S}"),
+        in_use=frame["in_use"].map({True: "true", False: "false"}),
+    )
+    frame = frame[[*BATCH_COLUMNS, "import_seq"]].rename(columns={"import_seq": "import"})
+    frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    print(f"{len(frame)} batch(es)", file=sys.stderr)
+
+
+def cmd_batches_remove(args: argparse.Namespace) -> None:
+    result = remove_and_rebuild(
+        args.db, args.batch, args.as_of, user=args.audit_user, role=args.audit_role
+    )
+    for line in result.lines():
+        print(line)
+    if result.build_error:
+        raise BuildError(
+            f"批次已回滚，但实名库重建失败，仍在使用之前的实名库 (the batch was rolled back; "
+            f"the rebuild failed and the previous registry is still in use): {result.build_error}"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kuomian",
@@ -106,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--debug", action="store_true", help="print each step's SQL, rows and time")
     b.set_defaults(func=cmd_build)
 
+    bs = sub.add_parser("batches", help="list imported batches, or roll one back")
+    bsub = bs.add_subparsers(dest="batches_command", required=True)
+    bl = bsub.add_parser("list", help="one line per imported batch")
+    bl.add_argument("--db", default=None)
+    bl.set_defaults(func=cmd_batches_list)
+    br = bsub.add_parser("remove", help="roll a batch back and rebuild the registry")
+    br.add_argument("batch")
+    br.add_argument("--db", default=None)
+    br.add_argument("--as-of", type=_date, default=None, help="when several batches share the name")
+    # The app's rollback runs this command as a child process, for its user.
+    br.add_argument("--audit-user", default=CLI_USER, help=argparse.SUPPRESS)
+    br.add_argument("--audit-role", default=None, help=argparse.SUPPRESS)
+    br.set_defaults(func=cmd_batches_remove)
+
     e = sub.add_parser("export", help="write a CSV")
     e.add_argument("what", choices=["targets", "kpi", "problems", "entities", "imports"])
     e.add_argument("--db", default=None)
@@ -123,7 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except Exception as exc:  # noqa: BLE001 - one line for the user; bugs show their type
-        known = (ImportRejected, BuildError, CliError, ConfigError, FileNotFoundError, ValueError)
+        known = (
+            ImportRejected,
+            BuildError,
+            CliError,
+            ConfigError,
+            FileNotFoundError,
+            ValueError,
+            RollbackError,
+        )
         text = (
             " ".join(str(exc).split())
             if isinstance(exc, known)

@@ -191,6 +191,19 @@ CREATE TRIGGER IF NOT EXISTS export_audit_no_update BEFORE UPDATE ON export_audi
 BEGIN SELECT RAISE(ABORT, 'export_audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS export_audit_no_delete BEFORE DELETE ON export_audit
 BEGIN SELECT RAISE(ABORT, 'export_audit is append-only'); END;
+-- The audit log (shared/data-contract.md, "Accounts"): one row per login,
+-- export, import, build, account change, ... (`user` is the account, or
+-- (命令行) for the command line). Append-only: the triggers refuse any change.
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL, "user" TEXT NOT NULL, role TEXT, action TEXT NOT NULL
+    CHECK (action IN ('login', 'login_failed', 'locked', 'logout', 'person_view', 'export',
+                      'visit', 'import', 'build', 'user_change')),
+    what TEXT, "rows" INTEGER, detail TEXT);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 """
 
 

@@ -1,5 +1,5 @@
-"""What the app writes while serving: field visits and the audit of exports of
-names. Both go to the app store (:func:`analytics.store.app_store`), never to
+"""What the app writes while serving: field visits, the audit of exports of
+names and the audit log. Both go to the app store (:func:`analytics.store.app_store`), never to
 the registry database, so they work while an import or a build runs, and
 nothing written then is lost when the build publishes.
 """
@@ -38,6 +38,52 @@ def log_export(db: str | Path, scope: Scope, what: str, rows: int) -> None:
                 scope.describe(),
                 what,
                 int(rows),
+            ],
+        )
+
+
+# The audit log's actions (shared/data-contract.md, "Accounts").
+AUDIT_ACTIONS = (
+    "login",
+    "login_failed",
+    "locked",
+    "logout",
+    "person_view",
+    "export",
+    "visit",
+    "import",
+    "build",
+    "user_change",
+)
+# The audit log's user for what the command line does (it has no account).
+CLI_USER = "(命令行)"
+
+
+def log_audit(
+    db: str | Path,
+    user: str,
+    role: str | None,
+    action: str,
+    what: str,
+    rows: int | None = None,
+    detail: str | None = None,
+) -> None:
+    """Append one row to the audit log (``at, user, role, action, what, rows,
+    detail``). ``detail`` must hold no password and no unmasked ID number or phone."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; expected one of {AUDIT_ACTIONS}")
+    with store.app_store(db) as con:
+        con.execute(
+            'INSERT INTO audit (at, "user", role, action, what, "rows", detail) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                dt.datetime.now().isoformat(sep=" ", timespec="seconds"),
+                user or CLI_USER,
+                role or None,
+                action,
+                what,
+                None if rows is None else int(rows),
+                detail,
             ],
         )
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 from analytics import reads, workflow
 from analytics.access import Scope
-from analytics.ingest import ImportRejected
+from analytics.ingest import ImportRejected, rollback
 from analytics.registry.build import BuildError
 from pages import _shared as ui
 
@@ -89,9 +89,81 @@ if report is not None:
     shown.columns = ["批次", "数据日期", "文件", "数据种类", "读取", "接收", "重复", "问题", "警告"]
     st.dataframe(shown, hide_index=True, width="stretch")
 
+PENDING, DONE = "rollback_pending", "rollback_result"
+if DONE in st.session_state:  # the outcome of the rollback just confirmed
+    lines, failed = st.session_state.pop(DONE)
+    if failed and not lines:
+        st.error(f"回滚未执行，数据库未作任何修改：{failed}")
+    elif failed:
+        st.warning("\n\n".join(lines))
+        st.error(f"批次已回滚，但实名库重建失败，仍在使用之前的实名库：{failed}")
+    else:
+        st.success("\n\n".join(lines))
 if not reads.status(db).imported:
     st.info("数据库中还没有导入任何数据。")
     st.stop()
+
+# ---------------------------------------------------------------- batches and rollback
+st.subheader("已导入批次")
+st.caption(
+    "每次导入为一行；“在用”表示该批次仍有文件在实名库中使用（未被同一日期的后续导入替换）。"
+    "回滚一个批次会删除它导入的全部数据并重建实名库，其文件在导入记录中保留为“未使用”。"
+)
+batches = rollback.list_batches(db)
+st.dataframe(
+    batches.assign(
+        in_use=batches["in_use"].map({True: "是", False: "否"}),
+        kinds=batches["kinds"].map(
+            lambda ks: "、".join(reads.kind_label(k) for k in str(ks).split(";") if k)
+        ),
+    )[["import_seq", *rollback.BATCH_COLUMNS]].rename(
+        columns={
+            "import_seq": "导入序号",
+            "batch": "批次",
+            "as_of": "数据日期",
+            "imported_at": "导入时间",
+            "kinds": "数据种类",
+            "files": "文件数",
+            "accepted": "接收行数",
+            "in_use": "在用",
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+    key="batches_table",
+)
+choices = list(dict.fromkeys(zip(batches["batch"], batches["as_of"])))
+with st.form("rollback_form"):
+    picked = st.selectbox(
+        "选择要回滚的批次",
+        choices,
+        index=len(choices) - 1,
+        format_func=lambda c: f"{c[0]}（数据日期 {c[1]:%Y-%m-%d}）",
+        key="rollback_choice",
+    )
+    if st.form_submit_button("回滚…"):
+        st.session_state[PENDING] = picked
+
+pending = st.session_state.get(PENDING)
+if pending is not None:
+    name, day = pending
+    st.warning(
+        f"确认回滚批次 {name}（数据日期 {day:%Y-%m-%d}）？该批次导入的全部数据、问题数据和边界将被删除，"
+        "实名库随后重建。若该批次导入时替换了同一日期更早批次的数据，那些数据无法恢复，需要重新导入。"
+    )
+    yes, no = st.columns(2)
+    if no.button("取消", key="rollback_cancel"):
+        st.session_state.pop(PENDING)
+        st.rerun()
+    if yes.button("确认回滚", type="primary", key="rollback_confirm"):
+        st.session_state.pop(PENDING)
+        with st.spinner("正在回滚并重建实名库…"):
+            st.session_state[DONE] = rollback.remove_in_child(
+                db, name, day, scope.user or "演示用户", scope.role
+            )
+        st.cache_data.clear()
+        st.rerun()  # the table above, and the registry's date, as they are now
+
 ctx = ui.context()
 version = ctx.version if ctx else None
 

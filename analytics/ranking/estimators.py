@@ -16,11 +16,12 @@ byte-identical).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -123,6 +124,18 @@ class BoostedModel(RankingModel):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+
+    def can_fit(self, y: np.ndarray) -> bool:
+        """Whether ``fit`` can learn from outcomes ``y``: both outcomes, and the
+        stratified early-stopping split scikit-learn makes (``validation_fraction``
+        held out) has at least one row of each outcome on either side and two of
+        each in all. A quarter in which nobody, or everybody, reached the outcome
+        has nothing to split on."""
+        y = np.asarray(y)
+        n = len(y)
+        counts = [int((y == c).sum()) for c in CLASSES]
+        held_out = math.ceil(self.validation_fraction * n)
+        return min(counts) >= 2 and held_out >= len(CLASSES) and n - held_out >= len(CLASSES)
 
     def _matrix(self, x: pd.DataFrame) -> pd.DataFrame:
         m = x[self.columns_].copy()
@@ -227,3 +240,46 @@ class PriorModel(RankingModel):
         check_is_fitted(self)
         x = _check_frame(x, PRIOR_COLUMNS, "PriorModel.predict_proba")
         return _two_columns(prior_scores_of(x))
+
+
+def learnable_types(x: pd.DataFrame, y: np.ndarray) -> tuple[str, ...]:
+    """The target types the rows can teach: some rows, and both outcomes among
+    them. Of a type with no rows, or whose targets all (or none) reached the
+    outcome, nothing can be learned about who reaches it."""
+    types = x["target_type"].to_numpy()
+    y = np.asarray(y)
+    return tuple(t for t in TYPES if len(set(y[types == t])) == len(CLASSES))
+
+
+class TypeFallback(RankingModel):
+    """``base`` for the target types the training rows can teach
+    (:func:`learnable_types`), the documented prior for the others: a region
+    whose history holds no upgrade targets, say, scores its upgrades by the
+    prior rather than by what the other types taught. ``base`` is fitted on the
+    rows of the learnable types only."""
+
+    def __init__(self, base: RankingModel) -> None:
+        self.base = base
+
+    @property
+    def name(self) -> str:  # the base's name: the model that scores what can be learned
+        return self.base.name
+
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> TypeFallback:
+        who = "TypeFallback.fit"
+        x = _check_frame(x, PRIOR_COLUMNS, who)
+        y = _check_y(x, y, who)
+        self.learned_types_ = learnable_types(x, y)
+        mask = x["target_type"].isin(self.learned_types_).to_numpy()
+        self.base_ = clone(self.base).fit(x[mask], y[mask]) if mask.any() else None
+        self.classes_ = CLASSES.copy()
+        return self
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
+        x = _check_frame(x, PRIOR_COLUMNS, "TypeFallback.predict_proba")
+        out = prior_scores_of(x)
+        mask = x["target_type"].isin(self.learned_types_).to_numpy()
+        if self.base_ is not None and mask.any():
+            out[mask] = positive_proba(self.base_, x[mask])
+        return _two_columns(out)

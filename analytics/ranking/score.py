@@ -30,6 +30,19 @@ from analytics.ranking.history import load_history, training_pairs
 from analytics.ranking.selection import choose_and_fit, fit_uplift, predict_uplift
 
 PACKAGE_DIR = Path(__file__).parent
+# The columns of int_scores, typed.
+SCORE_COLUMNS = ", ".join(
+    f"CAST({c} AS {t}) AS {c}"
+    for c, t in (
+        ("id_number", "VARCHAR"),
+        ("score", "DOUBLE"),
+        ("reasons", "VARCHAR"),
+        ("action", "VARCHAR"),
+        ("action_rule", "VARCHAR"),
+        ("uplift", "DOUBLE"),
+        ("model", "VARCHAR"),
+    )
+)
 
 
 def code_files() -> list[Path]:
@@ -51,7 +64,10 @@ def score_targets(con: duckdb.DuckDBPyConnection, as_of: dt.date, learn: bool) -
     else:
         scores, report = learned
     con.register("_scores", scores)
-    con.execute("CREATE OR REPLACE TEMP TABLE int_scores AS SELECT * FROM _scores")
+    # Typed here, not by the frame: a date with no targets gives empty columns,
+    # which pandas holds as floats, and a mart whose types changed would drop the
+    # stored snapshots of every other date (build._persist).
+    con.execute(f"CREATE OR REPLACE TEMP TABLE int_scores AS SELECT {SCORE_COLUMNS} FROM _scores")
     con.unregister("_scores")
     return report.get("chosen", "prior"), report
 
@@ -115,8 +131,10 @@ def _learned_scores(
     pairs = training_pairs(history, con)
     if pairs.empty or pairs["y"].nunique() < 2:
         return None
-    choice = choose_and_fit(pairs)
     targets = current[current["target_type"].notna()].reset_index(drop=True)
+    if targets.empty:
+        return None  # nobody to score: the prior's (empty) scores
+    choice = choose_and_fit(pairs)
     x = feature_frame(targets, history.lapse(len(history.snapshots) - 1))
     scores = positive_proba(choice.model, x)
     uplift_model = fit_uplift(pairs, choice.report)

@@ -19,6 +19,8 @@ from analytics.ranking.estimators import (
     LogisticModel,
     PriorModel,
     RankingModel,
+    TypeFallback,
+    learnable_types,
     positive_proba,
 )
 from analytics.ranking.features import TYPES
@@ -94,8 +96,41 @@ class Choice:
     report: dict
 
 
+def _can_fit(model: RankingModel, y: np.ndarray) -> bool:
+    """Whether ``model`` can be fitted on outcomes ``y`` (the prior and the
+    logistic model always can: a type with too little keeps the prior)."""
+    return model.can_fit(y) if isinstance(model, BoostedModel) else True
+
+
+def _per_type(model: RankingModel, pairs: pd.DataFrame) -> RankingModel:
+    """``model``, or it wrapped to keep the prior for the target types the pairs
+    cannot teach (:class:`TypeFallback`). Wrapped only when some type cannot be
+    learned, so a history that teaches every type scores exactly as before."""
+    learnable = learnable_types(pairs, pairs["y"].to_numpy())
+    if isinstance(model, PriorModel) or len(learnable) == len(TYPES):
+        return model
+    return TypeFallback(model)
+
+
+def _fit(model: RankingModel, pairs: pd.DataFrame) -> RankingModel:
+    """An unfitted copy of ``model`` (wrapped by :func:`_per_type`) fitted on ``pairs``."""
+    return _per_type(clone(model), pairs).fit(pairs, pairs["y"].to_numpy())
+
+
+def _learnable_y(pairs: pd.DataFrame) -> np.ndarray:
+    """The outcomes of the pairs whose target type can be learned (what a model is fitted on)."""
+    learnable = learnable_types(pairs, pairs["y"].to_numpy())
+    return pairs.loc[pairs["target_type"].isin(learnable), "y"].to_numpy()
+
+
 def choose_and_fit(pairs: pd.DataFrame) -> Choice:
-    """Compare the candidates on the latest outcome date, refit the winner on all pairs."""
+    """Compare the candidates on the latest outcome date, refit the winner on all pairs.
+
+    Whatever a batch holds, a model is chosen: a candidate that cannot be
+    fitted on the training pairs is skipped; when no candidate has a validation
+    AUC (a validation date on which every target, or none, reached its outcome)
+    the choice falls back to the rule for a history too short to validate; a
+    target type the pairs cannot teach keeps the documented prior."""
     latest = pairs["end"].max()
     train, valid = pairs[pairs["end"] < latest], pairs[pairs["end"] == latest]
     candidates: list[RankingModel] = [PriorModel(), LogisticModel(), BoostedModel()]
@@ -110,7 +145,10 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
     best = None
     if len(train) and len(valid) and 0 < train["y"].sum() < len(train):
         for m in candidates:
-            scores = positive_proba(m.fit(train, train["y"].to_numpy()), valid)
+            if not _can_fit(m, _learnable_y(train)):
+                report["models"][m.name] = {"note": "训练数据不足 (too little to fit)"}
+                continue
+            scores = positive_proba(_fit(m, train), valid)
             report["models"][m.name] = metrics(valid["y"].to_numpy(), scores)
             report["models"][m.name]["by_type"] = {
                 t: metrics(
@@ -122,41 +160,63 @@ def choose_and_fit(pairs: pd.DataFrame) -> Choice:
             }
         # Keep the simplest model whose AUC is within 0.005 of the best (prior <
         # logistic < boosted in complexity).
-        aucs = {n: r["auc"] for n, r in report["models"].items()}
-        top = max(v for v in aucs.values() if not np.isnan(v))
-        best = next(m for m in candidates if aucs[m.name] >= top - 0.005)
+        aucs = {
+            n: r["auc"] for n, r in report["models"].items() if not np.isnan(r.get("auc", np.nan))
+        }
+        if aucs:
+            top = max(aucs.values())
+            best = next(m for m in candidates if aucs.get(m.name, -np.inf) >= top - 0.005)
+        else:
+            report["note"] = (
+                "验证日期的结果只有一类，无法比较模型 (every target on the validation date "
+                "had the same outcome: no AUC to compare)"
+            )
     else:
+        report["note"] = "历史不足，无法留出验证 (too little history for a held-out date)"
+    if best is None:
         # Unvalidated: the boosted model only with enough rows to learn from.
         enough = len(pairs) >= 2000 and pairs["y"].sum() >= 50
+        boosted = BoostedModel()
         best = (
-            (BoostedModel() if enough else LogisticModel())
+            (boosted if enough and _can_fit(boosted, _learnable_y(pairs)) else LogisticModel())
             if 0 < pairs["y"].sum() < len(pairs)
             else PriorModel()
         )
-        report["note"] = "历史不足，无法留出验证 (too little history for a held-out date)"
     report["chosen"] = best.name
-    fresh = clone(best)  # the winner's parameters, unfitted
     report["final_train_rows"] = len(pairs)
-    return Choice(fresh.fit(pairs, pairs["y"].to_numpy()), report)
+    model = _fit(best, pairs)  # the winner's parameters, unfitted, on every pair
+    if isinstance(model, TypeFallback):
+        report["prior_types"] = [t for t in TYPES if t not in model.learned_types_]
+    return Choice(model, report)
 
 
 def fit_uplift(pairs: pd.DataFrame, report: dict) -> BoostedModel | None:
     """An S-learner: the boosted model with the visit as a feature. Uplift of a
-    target = p(visited) - p(not visited). Needs visits in the training pairs."""
+    target = p(visited) - p(not visited). Needs visits in the training pairs,
+    and outcomes the boosted model can be fitted on."""
     if pairs["treated"].sum() < 30:
         report["uplift"] = {"note": "走访记录不足 (too few visits to learn uplift)"}
         return None
+    model = BoostedModel(extra=("treated",))
+    if not model.can_fit(pairs["y"].to_numpy()):
+        report["uplift"] = {"note": "结果数据不足 (too few outcomes to learn uplift)"}
+        return None
     latest = pairs["end"].max()
     train, valid = pairs[pairs["end"] < latest], pairs[pairs["end"] == latest]
-    if len(train) and valid["treated"].sum() >= 10 and train["treated"].sum() >= 30:
-        m = BoostedModel(extra=("treated",)).fit(train, train["y"].to_numpy())
+    if (
+        len(train)
+        and valid["treated"].sum() >= 10
+        and train["treated"].sum() >= 30
+        and model.can_fit(train["y"].to_numpy())
+    ):
+        m = clone(model).fit(train, train["y"].to_numpy())
         u = predict_uplift(m, valid)
         report["uplift"] = {
             "validation_date": str(latest),
             "uplift_at_k": uplift_at_k(valid["y"].to_numpy(), valid["treated"].to_numpy(), u),
             "mean_predicted_uplift": float(u.mean()),
         }
-    return BoostedModel(extra=("treated",)).fit(pairs, pairs["y"].to_numpy())
+    return model.fit(pairs, pairs["y"].to_numpy())
 
 
 def predict_uplift(model: BoostedModel, x: pd.DataFrame) -> np.ndarray:

@@ -238,7 +238,12 @@ def build_one(
 ) -> int:
     """Build the registry for one date inside the caller's transaction; ``keys``
     are its snapshot key and, when it learns, its model key."""
-    version = store.scalar(con, "SELECT coalesce(max(version), 0) + 1 FROM registry_versions")
+    # Never a number used before: a rollback deletes versions (meta last_version).
+    version = store.scalar(
+        con,
+        "SELECT greatest(coalesce(max(version), 0), coalesce((SELECT value::INTEGER FROM meta "
+        "WHERE key = 'last_version'), 0)) + 1 FROM registry_versions",
+    )
     ctx = BuildContext(con, as_of, region, cfg, learn)
     run_steps(con, PIPELINE, STEPS_DIR, ctx, debug)
     model, report = ctx.model, ctx.report
