@@ -5,9 +5,6 @@ the data quality of each department over time."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
-from pathlib import Path
 
 import plotly.express as px
 import plotly.graph_objects as go
@@ -15,6 +12,7 @@ import streamlit as st
 
 from analytics import reads, workflow
 from analytics.access import Scope
+from analytics.exports import safe_csv_bytes
 from analytics.ingest import ImportRejected, rollback
 from analytics.registry.build import BuildError
 from pages import _shared as ui
@@ -56,15 +54,17 @@ if go:
     if not files:
         st.error("请先选择要导入的文件。")
     else:
-        work = Path(tempfile.mkdtemp(prefix="kuomian-upload-"))
         try:
-            paths = workflow.stage_uploads([(f.name, f.getvalue()) for f in files], as_of, work)
-            bar = st.progress(0.0, text="开始导入")
+            # The uploaded files (personal data) live in a private folder that is
+            # removed whatever happens, a failure or an exception included.
+            uploads = [(f.name, f.getvalue()) for f in files]
+            with workflow.staged_uploads(uploads, as_of) as paths:
+                bar = st.progress(0.0, text="开始导入")
 
-            def progress(message: str, fraction: float) -> None:
-                bar.progress(min(max(fraction, 0.0), 1.0) * 0.8, text=message)
+                def progress(message: str, fraction: float) -> None:
+                    bar.progress(min(max(fraction, 0.0), 1.0) * 0.8, text=message)
 
-            report, info, notices = workflow.import_and_build(paths, db, progress=progress)
+                report, info, notices = workflow.import_and_build(paths, db, progress=progress)
             bar.progress(1.0, text="实名库已构建")
         except ImportRejected as exc:
             st.error(f"导入被拒绝，数据库未作任何修改：{exc}")
@@ -79,8 +79,6 @@ if go:
             for note in notices:
                 st.info(note)
             st.session_state["import_report"] = report
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 report = st.session_state.get("import_report")
 if report is not None:
@@ -197,7 +195,7 @@ else:
     st.download_button(
         "下载问题数据（CSV）",
         # Serialized on click only: tens of thousands of rows at 120k people.
-        data=lambda: probs.drop(columns=["kind_label"]).to_csv(index=False).encode("utf-8-sig"),
+        data=lambda: safe_csv_bytes(probs.drop(columns=["kind_label"])),
         file_name=f"问题数据_{ctx.as_of if ctx else 'latest'}.csv",
         mime="text/csv",
         key="problems_download",

@@ -17,13 +17,15 @@ those files (:attr:`Rollback.lost`), which must be imported again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from analytics import store
+from analytics import published, store
 from analytics.registry.build import MARTS, BuildError, build_registry
 from analytics.sources import load_sources
 from analytics.writes import CLI_USER, log_audit
@@ -239,7 +241,7 @@ def remove_batch(db: str | Path, batch: str, as_of: dt.date | None = None) -> Ro
     path = Path(db)
     if not path.exists():
         raise RollbackError(f"数据库不存在 (database not found): {path}")
-    with store.writing():
+    with store.writing(), _writer(path):
         con = store.connect(path)
         try:
             con.execute("BEGIN TRANSACTION")
@@ -249,9 +251,21 @@ def remove_batch(db: str | Path, batch: str, as_of: dt.date | None = None) -> Ro
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            # Readers see the batch gone from the accounting and problem data now.
+            published.publish(con, path, "rollback")
         finally:
             con.close()
     return result
+
+
+@contextmanager
+def _writer(db: Path) -> Iterator[None]:
+    """The writers' lock (a second writer is told who holds it)."""
+    try:
+        with published.writer_lock(db, "回滚"):
+            yield
+    except published.WriterBusy as exc:
+        raise RollbackError(str(exc)) from exc
 
 
 def remove_and_rebuild(
@@ -266,8 +280,8 @@ def remove_and_rebuild(
     ``user`` (the app's user, or ``(命令行)``). A failed rebuild leaves the
     rollback done and the previous registry in use; the result says so
     (``build_error``)."""
-    result = remove_batch(db, batch, as_of)
-    with store.writing():
+    with store.writing(), _writer(Path(db)):
+        result = remove_batch(db, batch, as_of)
         con = store.connect(db, read_only=True)
         try:
             left = store.scalar(con, "SELECT count(*) FROM import_files")
