@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from analytics import store
+from analytics import audit, store
 from analytics.access import Scope, scope_condition
 from analytics.registry.build import version_for
 from analytics.sources import load_sources
@@ -25,21 +25,12 @@ class VisitError(ValueError):
 
 
 def log_export(db: str | Path, scope: Scope, what: str, rows: int) -> None:
-    """Log an export of names (who, role, grid, what, rows) in the audit log."""
+    """Log an export of names in the audit log: an ``export`` row (who, role,
+    what, rows; the grid in ``detail``)."""
     scope.require_names()
-    with store.app_store(db) as con:
-        con.execute(
-            'INSERT INTO export_audit (exported_at, user_name, role, scope, what, "rows") '
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                dt.datetime.now().isoformat(sep=" "),
-                scope.user,
-                scope.role,
-                scope.describe(),
-                what,
-                int(rows),
-            ],
-        )
+    audit.record(
+        db, scope.user, scope.role, "export", what, rows=int(rows), detail=scope.describe()
+    )
 
 
 def _text(value: str | None) -> str | None:
