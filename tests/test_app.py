@@ -198,7 +198,7 @@ def test_downloading_the_visit_sheet_is_logged(db: Path) -> None:
     rows = len(at.dataframe[0].value)
     at.download_button[0].click().run()
     ok(at)
-    assert app_query(db, 'SELECT user_name, role, "rows" FROM export_audit') == [
+    assert app_query(db, 'SELECT "user", role, "rows" FROM audit WHERE action = \'export\'') == [
         ("王专干", "cadre", rows)
     ]
 

@@ -200,7 +200,7 @@ def test_the_audit_log_refuses_changes(db: Path) -> None:
     writes.log_export(db, Scope.bureau(user="张三"), "走访清单", 3)
     con = sqlite3.connect(store.app_db(db))
     try:
-        for sql in ('UPDATE export_audit SET "rows" = 0', "DELETE FROM export_audit"):
+        for sql in ('UPDATE audit SET "rows" = 0', "DELETE FROM audit"):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 con.execute(sql)
     finally:
@@ -225,7 +225,7 @@ def test_record_visit_refuses_people_outside_the_grid_and_bad_values(db: Path) -
 def test_exports_of_names_are_logged(db: Path) -> None:
     writes.log_export(db, Scope.cadre([STREET_A], user="王专干"), "走访清单 甲街道", 12)
     log = reads.export_audit(db, Scope.bureau())
-    assert list(log[["user_name", "role", "rows"]].itertuples(index=False, name=None)) == [
+    assert list(log[["user", "role", "rows"]].itertuples(index=False, name=None)) == [
         ("王专干", "cadre", 12)
     ]
     with pytest.raises(AccessDenied):
