@@ -1,7 +1,7 @@
 """A bounded load test of the dashboard on localhost (issue "Keep serving", deliverable 6).
 
-    python bench/load.py [--persons 30000] [--sessions 20] [--seconds 30] [--region DIR]
-                         [--work DIR] [--seed S] [--json OUT]
+    python bench/load.py [--persons 30000] [--sessions 20] [--seconds 30] [--think 0]
+                         [--region DIR] [--work DIR] [--seed S] [--json OUT]
 
 Prepares the demo region (``kuomian demo``, or the one in ``--region``), imports
 every batch but the newest and builds (once per work dir; each run starts from
@@ -11,7 +11,8 @@ websocket protocol: each session is a websocket client of ``/_stcore/stream``
 that sends ``BackMsg.rerun_script`` (the page's script hash, the sidebar role
 set to the bureau's so that every page is reachable) and reads ``ForwardMsg``\\s
 until ``script_finished``, timing the run. The sessions browse every page in
-turn, without pause, through three phases:
+turn (with ``--think`` seconds between pages; none by default, so the sessions
+ask as fast as the server answers), through three phases:
 
 - **before**: no writer, ``--seconds`` long;
 - **during**: ``kuomian import`` of the newest batch, then ``kuomian build``,
@@ -21,7 +22,9 @@ turn, without pause, through three phases:
 An error is an exception element or an error alert (``st.error``) in a run's
 deltas, a ``script_finished`` other than success, a script compilation event, a
 run that takes longer than ``--timeout``, or a dropped connection (the session
-then reconnects). A writer that exits non-zero is an error too.
+then reconnects). So is a run that did not show what was asked: the navigation
+without the bureau's five pages, another page's title, or a registry search
+for 张 that lists nobody. A writer that exits non-zero is an error too.
 
 No mixed-version reads: each page run records what it shows of the registry
 (the sidebar's date list and chosen date; on the overview its headline numbers,
@@ -36,7 +39,8 @@ before and after the build, and must agree.
 
 Prints a table of page runs, errors and p50/p95 page times (ms) per phase and
 page; ``--json`` writes it with every error, the versions each phase saw, the
-writers' times and the machine. Exits non-zero on any error or mixed read.
+writers' times, the CPU the server and the client used in each phase, every
+run's time and version, and the machine. Exits non-zero on any error or mixed read.
 Nothing here asserts a time. ``websockets`` (a dependency of the app's server,
 uvicorn) is the websocket client: Streamlit 1.67 serves on Starlette, and
 tornado is not installed.
@@ -51,6 +55,7 @@ import csv
 import datetime as dt
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import re
@@ -307,6 +312,9 @@ class Session:
             subprotocols=["streamlit"],
             max_size=None,
             open_timeout=self.timeout,
+            # A browser sends no websocket pings; ours would time out while the
+            # server is busy and count as a dropped connection of the app's.
+            ping_interval=None,
         )
 
     async def close(self) -> None:
@@ -410,20 +418,42 @@ class Session:
 # ---------------------------------------------------------------- the phases
 
 
-class Clock:
-    """The phase the sessions are in, and whether to stop."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self) -> None:
+
+class Clock:
+    """The phase the sessions are in, whether to stop, and when each phase began
+    with the CPU seconds the server and this client had used by then (to tell
+    whether the client competed with the server for the 2 cores)."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
         self.phase = "warmup"
         self.stop = False
-        self.marks: dict[str, float] = {}
+        self.marks: dict[str, tuple[float, float, float]] = {}
 
     def enter(self, phase: str) -> None:
         self.phase = phase
-        self.marks[phase] = time.monotonic()
+        self.marks[phase] = (time.monotonic(), cpu_seconds(self.server_pid), time.process_time())
+
+    def phases(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for p, n in (("before", "during"), ("during", "after"), ("after", "end")):
+            (t0, s0, c0), (t1, s1, c1) = self.marks[p], self.marks[n]
+            out[p] = {
+                "seconds": round(t1 - t0, 1),
+                "server_cores": round((s1 - s0) / (t1 - t0), 2),
+                "client_cores": round((c1 - c0) / (t1 - t0), 2),
+            }
+        return out
 
 
-async def browse(session: Session, clock: Clock, runs: list[Run], ready: asyncio.Event) -> None:
+async def browse(
+    session: Session, clock: Clock, runs: list[Run], ready: asyncio.Event, think: float
+) -> None:
     await session.connect()
     runs.extend(await session.login("warmup"))
     for page in PAGES:  # one warm visit of each page: the cache is shared, filled once
@@ -435,6 +465,8 @@ async def browse(session: Session, clock: Clock, runs: list[Run], ready: asyncio
     while not clock.stop:
         runs.append((await session.run(PAGES[i % len(PAGES)], clock.phase))[0])
         i += 1
+        if think:
+            await asyncio.sleep(think)
     await session.close()
 
 
@@ -449,13 +481,16 @@ async def writer(args: list[str], log: Path) -> dict:
 
 
 async def drive(
-    port: int, sessions: int, seconds: float, timeout: float, db: Path, newest: Path, work: Path
+    server: subprocess.Popen, port: int, args: argparse.Namespace, db: Path, newest: Path
 ) -> tuple[list[Run], list[dict], Clock]:
-    clock = Clock()
+    sessions, seconds, work = args.sessions, args.seconds, args.work / "run"
+    clock = Clock(server.pid)
     runs: list[Run] = []
     readies = [asyncio.Event() for _ in range(sessions)]
     tasks = [
-        asyncio.create_task(browse(Session(i, port, timeout), clock, runs, readies[i]))
+        asyncio.create_task(
+            browse(Session(i, port, args.timeout), clock, runs, readies[i], args.think)
+        )
         for i in range(sessions)
     ]
     for ready, task in zip(readies, tasks):
@@ -469,11 +504,11 @@ async def drive(
     clock.enter("after")
     await asyncio.sleep(seconds)
     clock.stop = True
-    clock.marks["end"] = time.monotonic()
+    clock.enter("end")
     for task in tasks:
         try:
             await task
-        except (OSError, websockets.WebSocketException) as exc:
+        except Exception as exc:  # noqa: BLE001 - a session that died is an error, with its cause
             runs.append(Run(-1, "session", clock.phase, time.monotonic(), errors=[repr(exc)]))
     return runs, writers, clock
 
@@ -554,7 +589,7 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 def summarise(runs: list[Run]) -> dict[str, dict[str, dict]]:
@@ -603,12 +638,18 @@ def print_table(result: dict) -> None:
     m = result["machine"]
     print(
         f"\n{result['persons']:,} persons, {result['sessions']} sessions, "
-        f"{result['seconds']:.0f} s before and after; {m['cores']} cores, {m['memory_gib']} GiB; "
+        f"{result['seconds']:.0f} s before and after, {result['think_seconds']:g} s between pages; "
+        f"{m['cores']} cores, {m['memory_gib']} GiB; "
         f"load average {result['loadavg_start'][0]:.1f} at the start, "
         f"{result['loadavg_end'][0]:.1f} at the end"
     )
     for w in result["writers"]:
         print(f"during: kuomian {w['command']} {w['seconds']:.1f} s, exit {w['exit']}")
+    for phase, c in result["phases"].items():
+        print(
+            f"{phase}: {c['seconds']:.0f} s; CPU cores used by the server "
+            f"{c['server_cores']:.2f}, by this client {c['client_cores']:.2f}"
+        )
     print(
         "\n| phase | page | page runs | errors | mixed | p50 ms | p95 ms | max ms | versions seen |"
     )
@@ -633,6 +674,7 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=30.0, help="length of before and of after")
     ap.add_argument("--timeout", type=float, default=120.0, help="longest page run (s)")
+    ap.add_argument("--think", type=float, default=0.0, help="pause between a session's pages (s)")
     ap.add_argument("--region", type=Path, default=None, help="a demo region to reuse")
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "load")
     ap.add_argument("--seed", type=int, default=2025)
@@ -653,9 +695,7 @@ def main() -> int:
     load_start = os.getloadavg()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     try:
-        runs, writers, clock = asyncio.run(
-            drive(port, args.sessions, args.seconds, args.timeout, db, newest, args.work / "run")
-        )
+        runs, writers, clock = asyncio.run(drive(server, port, args, db, newest))
     finally:
         server.terminate()
         try:
@@ -698,10 +738,8 @@ def main() -> int:
         "loadavg_start": load_start,
         "loadavg_end": load_end,
         "writers": writers,
-        "phase_seconds": {
-            p: round(clock.marks[n] - clock.marks[p], 1)
-            for p, n in (("before", "during"), ("during", "after"), ("after", "end"))
-        },
+        "think_seconds": args.think,
+        "phases": clock.phases(),
         "old_date_export_unchanged": old_before == old_after,
         "old_date": old_dates[-1],
         "new_date": new_date,
@@ -709,6 +747,18 @@ def main() -> int:
         "errors": [
             {"session": r.session, "phase": r.phase, "page": r.page, "errors": r.errors}
             for r in errors
+        ],
+        "runs": [
+            {
+                "session": r.session,
+                "phase": r.phase,
+                "page": r.page,
+                "start_s": round(r.t0 - clock.marks["before"][0], 3),
+                "ms": round(r.ms, 1),
+                "errors": len(r.errors),
+                "version": r.facts.get("version"),
+            }
+            for r in runs
         ],
         "mixed": [
             {
