@@ -12,6 +12,8 @@ uses, so that every reading stays exactly theirs.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +159,49 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# Rules of the task kind (任务分解, data contract "Task files") that sources.toml's
+# field types cannot say, by (kind, field): each gives (value, reason) for a cleaned,
+# non-empty cell, and a reason always rejects the row, an optional task too (a task
+# that is not a non-negative whole number is invalid_value; only an empty task
+# falls back to the default rule).
+def _street(text: str, ctx: Context) -> tuple[Any, str | None]:
+    """A street of the region: 9 digits, or a 12-digit code counted by its first 9."""
+    if not (len(text) in (9, 12) and _digits(text)):
+        return None, "invalid_address_code"
+    street = text[:9]
+    return (street, None) if street.startswith(ctx.region) else (street, "out_of_region")
+
+
+_YEAR = re.compile(r"^(\d{4})(?:\.0+)?\s*(?:年度?)?$")
+
+
+def _year(text: str, ctx: Context) -> tuple[Any, str | None]:
+    """A year: 2025, 2025年 or 2025年度 (a number cell of a workbook: 2025.0)."""
+    m = _YEAR.match(text)
+    if m is None or not 1900 <= int(m[1]) <= 2100:
+        return None, "invalid_value"
+    return float(m[1]), None
+
+
+def _whole(text: str, ctx: Context) -> tuple[Any, str | None]:
+    """A non-negative whole number (120, 1,200, 120人, 1.2万)."""
+    n = parse_number(text)
+    if n is None or not math.isfinite(n) or n < 0 or n != int(n):
+        return None, "invalid_value"
+    return float(n), None
+
+
+REFINED = {
+    ("task", "street_code"): _street,
+    ("task", "year"): _year,
+    ("task", "coverage_task"): _whole,
+    ("task", "structure_task"): _whole,
+}
+# Optional fields of which a row must fill at least one (else missing_value, in
+# the first of them): a task row with neither task says nothing.
+ONE_OF = {"task": ("coverage_task", "structure_task")}
+
+
 def _verdict(f: Field, reason: str | None) -> tuple[int, bool]:
     """(problem rank, warning) of a checked value: an optional value that cannot be
     read never rejects the row — left empty, a warning (settled reading)."""
@@ -213,8 +258,13 @@ def _value_map(
     )
     pairs = con.execute("SELECT raw, k FROM _ingest_values").fetchall()
     verdicts: dict[str, tuple[Any, int, bool]] = {}
+    refined = REFINED.get((t.kind.name, f.name))
     for _, k in pairs:
         if k not in verdicts:
+            if refined is not None:
+                v, reason = refined(k, ctx)
+                verdicts[k] = (v, REASON_RANK[reason] if reason else NO_PROBLEM, False)
+                continue
             v, reason = check_value(f, k, ctx, sources)
             verdicts[k] = (v, *_verdict(f, reason))
     table = pa.table(
@@ -240,18 +290,32 @@ def id_field(t: Table) -> int | None:
     )
 
 
+def _none_of_sql(t: Table, names: tuple[str, ...]) -> str:
+    """Whether a row leaves every field of ``names`` empty (a column the file lacks is
+    empty; a checked field's cell is empty when it has no entry in its value map)."""
+    parts = []
+    for j, f in enumerate(t.kind.fields):
+        if f.name in names and f.name in t.located.columns:
+            parts.append(f"t{j} = ''" if f.type in ("text", "id") else f"m{j}.raw IS NULL")
+    return " AND ".join(parts) or "true"
+
+
 def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources: Sources) -> str:
     """A query for the checked data rows of a table (its value maps are made here): per field its value ``v{j}`` (and ``u{j}``,
     see :func:`may_warn`); the row's first problem ``m`` (its rank, NO_PROBLEM when
     none) in field ``ff``; the ID shown ``sid``."""
     inner, fields, joins, layers = ["pos", "row_number"], [], [], []
+    one_of = ONE_OF.get(t.kind.name, ())
     for j, f in enumerate(t.kind.fields):
         col = t.located.columns.get(f.name)
         u = may_warn(f)
         empty = REASON_RANK["missing_value"] if f.required else NO_PROBLEM
+        if f.name in one_of:
+            empty = f"CASE WHEN {_none_of_sql(t, one_of)} THEN {REASON_RANK['missing_value']} ELSE {NO_PROBLEM} END"
         if col is None:
             sql_type = SQL_TYPE.get(f.type, "VARCHAR")
-            fields.append((f"NULL::{sql_type}", "NULL::VARCHAR" if u else None, str(NO_PROBLEM)))
+            absent = empty if f.name in one_of else str(NO_PROBLEM)
+            fields.append((f"NULL::{sql_type}", "NULL::VARCHAR" if u else None, absent))
         elif f.type == "text":
             inner.append(f"{clean_sql(f'c{col}')} AS t{j}")
             r = f"CASE WHEN t{j} = '' THEN {empty} ELSE {NO_PROBLEM} END"
