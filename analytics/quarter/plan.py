@@ -30,8 +30,10 @@ person by person on the ID number. Over a pair, ``t = months(p, n) / 12`` years
 - the campaign's own enrollments (not insured in p, insured in n) and upgrades
   (R in p, E in n) — counts per year, reported, not projected (below).
 
-Moves in and out, students, inmates, resumptions and downgrades are not
-projected: the model carries the four natural flows only.
+Only deaths the data reports count (the death kind, or 户籍 status 死亡): someone
+who simply leaves the data is not a death. Moves in and out, students, inmates,
+resumptions and downgrades are not projected: the model carries the four natural
+flows only.
 
 **A year of the plan** (:func:`plan`), from the state S_t at the start of year t
 (flows rounded half up to whole people; ``r(x) = floor(x + 1/2)``):
@@ -64,8 +66,8 @@ the newest registry was built with (``registry_goals``).
 **Reach** (:func:`reach`). Coverage does not depend on M (upgrades and the pooled
 contributor flows leave the insured count alone), so N is the smallest N whose
 coverage meets the year's goal, and M the smallest M whose structure ratio meets
-it with that N (more enrollments dilute the ratio, so no pair with a smaller M
-works): the componentwise smallest pair. Both are found by bisection over whole
+it with that N (more enrollments only dilute the ratio, so a larger N never needs
+fewer upgrades, up to the rounding of a person): the componentwise smallest pair. Both are found by bisection over whole
 numbers, ``goal_met`` deciding.
 """
 
@@ -74,6 +76,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
+import operator
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
@@ -441,11 +444,16 @@ def _frame(basis: _Basis, enroll: int, upgrade: int) -> pd.DataFrame:
 
 
 def _count(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    """A whole number of people (or a year), 0 or more; bools and floats are refused."""
+    try:
+        number = operator.index(value) if not isinstance(value, bool) else -1
+    except TypeError:
+        number = -1
+    if number < 0:
         raise PlanError(
-            f"{what} 须为非负整数 ({what} must be a whole number of people, 0 or more): {value!r}"
+            f"{what} 须为非负整数 ({what} must be a whole number, 0 or more): {value!r}"
         )
-    return value
+    return number
 
 
 def plan(db: str | Path, enroll: int, upgrade: int) -> pd.DataFrame:
