@@ -60,11 +60,14 @@ from region_builder import (
 
 from analytics.quarter.plan import (
     PLAN_COLUMNS,
+    Flows,
     PlanError,
+    State,
     export_plan,
     observed_flows,
     plan,
     reach,
+    step,
 )
 
 COMMUNITY = REGION + "001001"
@@ -183,6 +186,7 @@ def test_observed_flows_are_annualised_over_the_quarters_observed(region):
     }
     assert flows.retire == flows.lapse_suspended == flows.lapse_terminated == Fraction(1, 20)
     assert (flows.enroll, flows.upgrade) == (4, 2)
+    assert flows.resume_employee == flows.resume_residents == 0
     assert flows.events["age_in"] == 3  # k4, one day short of 16, is not among them
 
 
@@ -197,10 +201,40 @@ def test_observed_flows_table_lists_every_flow(region):
         "retire",
         "lapse_suspended",
         "lapse_terminated",
+        "resume_employee",
+        "resume_residents",
         "enroll",
         "upgrade",
     ]
     assert table.set_index("flow").loc["death_U", "exposure"] == 10.0
+
+
+def _flows(**rates: Fraction) -> Flows:
+    """Flows with the given yearly values and every other one 0."""
+    zero = Fraction(0)
+    death = {b: rates.pop(f"death_{b}", zero) for b in ("C", "D", "S", "U")}
+    fields = ("age_in", "retire", "lapse_suspended", "lapse_terminated")
+    fields += ("resume_employee", "resume_residents", "enroll", "upgrade")
+    values = {f: rates.pop(f, zero) for f in fields}
+    assert not rates, rates
+    return Flows(dates=(), years=zero, death=death, events={}, exposure={}, **values)
+
+
+def test_a_year_brings_suspended_people_back_to_their_schemes():
+    flows = _flows(resume_employee=Fraction(1, 10), resume_residents=Fraction(1, 5))
+    after, enrolled, upgraded = step(State(E=10, R=10, D=0, S=10, U=5), flows, 1, 0, 0)
+    assert after == State(E=11, R=12, D=0, S=7, U=5)
+    assert (enrolled, upgraded) == (0, 0)
+
+
+def test_a_year_rounds_half_up_and_shares_contributor_outflows_in_proportion():
+    # 25 contributors lapse at 0.1: r(2.5) = 3, of which E r(3 x 5/25 = 0.6) = 1, R 2;
+    # age-ins of 2.5 a year: r(2.5) - r(0) = 3 in the first year, r(5) - r(2.5) = 2 next.
+    flows = _flows(lapse_suspended=Fraction(1, 10), age_in=Fraction(5, 2))
+    after, _, _ = step(State(E=5, R=20, D=0, S=0, U=0), flows, 1, 0, 0)
+    assert after == State(E=4, R=18, D=0, S=3, U=3)
+    after, _, _ = step(State(E=0, R=0, D=0, S=0, U=0), flows, 2, 0, 0)
+    assert after.U == 2
 
 
 # ------------------------------------------------------------------ the plan

@@ -27,13 +27,16 @@ person by person on the ID number. Over a pair, ``t = months(p, n) / 12`` years
 - retirements: a contributor in p drawing in n (state D) — per contributor-year;
 - lapses: a contributor in p who is suspended in n (暂停缴费, to S) or no longer
   insured (终止参保, to U) — two rates per contributor-year;
+- resumptions: suspended in p (S), contributing in n, to the employee scheme (E) or
+  the residents' scheme (R) — two rates per suspended person-year (people pick up
+  their payments again about as often as they stop: leaving them out would empty
+  the contributors);
 - the campaign's own enrollments (not insured in p, insured in n) and upgrades
   (R in p, E in n) — counts per year, reported, not projected (below).
 
 Only deaths the data reports count (the death kind, or 户籍 status 死亡): someone
-who simply leaves the data is not a death. Moves in and out, students, inmates,
-resumptions and downgrades are not projected: the model carries the four natural
-flows only.
+who simply leaves the data is not a death. Moves in and out, students, inmates and
+downgrades are not projected: the model carries the natural flows above only.
 
 **A year of the plan** (:func:`plan`), from the state S_t at the start of year t
 (flows rounded half up to whole people; ``r(x) = floor(x + 1/2)``):
@@ -43,7 +46,7 @@ flows only.
    ``r(λ_S·C)`` (to S) and ``r(λ_U·C)`` (to U); their total leaves E and R in
    proportion, ``out_E = r(out_C·E/C)``, ``out_R = out_C − out_E`` (the pooled
    rates keep the insured counts independent of the upgrades); D, S, U: deaths
-   ``r(δ_X·X)``;
+   ``r(δ_X·X)``; S: resumptions ``r(σ_E·S)`` to E and ``r(σ_R·S)`` to R;
 2. ageing in: ``r(a·k) − r(a·(k−1))`` new people in U in the plan's k-th year
    (a cumulative rounding, so a fractional yearly count does not drift);
 3. enrollments: ``min(N, U)`` people move from U to R (each a new residents'-scheme
@@ -121,7 +124,8 @@ class Flows:
 
     ``death`` holds a rate per person-year for each base (``C`` contributors,
     ``D`` drawing, ``S`` suspended, ``U`` not insured); ``retire``,
-    ``lapse_suspended`` and ``lapse_terminated`` are per contributor-year;
+    ``lapse_suspended`` and ``lapse_terminated`` are per contributor-year,
+    ``resume_employee`` and ``resume_residents`` per suspended person-year;
     ``age_in``, ``enroll`` and ``upgrade`` are people per year. ``events`` and
     ``exposure`` (person-years, or years for the counts) are what they came from."""
 
@@ -132,6 +136,8 @@ class Flows:
     retire: Fraction
     lapse_suspended: Fraction
     lapse_terminated: Fraction
+    resume_employee: Fraction
+    resume_residents: Fraction
     enroll: Fraction
     upgrade: Fraction
     events: dict[str, int]
@@ -150,6 +156,8 @@ class Flows:
             ("retire", "rate", self.retire),
             ("lapse_suspended", "rate", self.lapse_suspended),
             ("lapse_terminated", "rate", self.lapse_terminated),
+            ("resume_employee", "rate", self.resume_employee),
+            ("resume_residents", "rate", self.resume_residents),
             ("enroll", "count", self.enroll),
             ("upgrade", "count", self.upgrade),
         ]
@@ -246,6 +254,10 @@ def _observe(con: duckdb.DuckDBPyConnection, snapshots: list[tuple[int, dt.date]
                 events["lapse_suspended"] += k
             if contributor and a == "U":
                 events["lapse_terminated"] += k
+            if b == "S" and a == "E":
+                events["resume_employee"] += k
+            if b == "S" and a == "R":
+                events["resume_residents"] += k
             if b == "U" and a in ("E", "R", "D", "S"):
                 events["enroll"] += k
             if b == "R" and a == "E":
@@ -254,6 +266,8 @@ def _observe(con: duckdb.DuckDBPyConnection, snapshots: list[tuple[int, dt.date]
             expose(f"death_{b}", (contributors if b == "C" else base[b]) * t)
         for name in ("retire", "lapse_suspended", "lapse_terminated"):
             expose(name, contributors * t)
+        for name in ("resume_employee", "resume_residents"):
+            expose(name, base["S"] * t)
         for name in ("age_in", "enroll", "upgrade"):
             expose(name, t)
     names = [
@@ -262,6 +276,8 @@ def _observe(con: duckdb.DuckDBPyConnection, snapshots: list[tuple[int, dt.date]
         "retire",
         "lapse_suspended",
         "lapse_terminated",
+        "resume_employee",
+        "resume_residents",
         "enroll",
         "upgrade",
     ]
@@ -276,6 +292,8 @@ def _observe(con: duckdb.DuckDBPyConnection, snapshots: list[tuple[int, dt.date]
         retire=rate["retire"],
         lapse_suspended=rate["lapse_suspended"],
         lapse_terminated=rate["lapse_terminated"],
+        resume_employee=rate["resume_employee"],
+        resume_residents=rate["resume_residents"],
         enroll=rate["enroll"],
         upgrade=rate["upgrade"],
         events=ev,
@@ -350,7 +368,11 @@ def step(state: State, flows: Flows, k: int, enroll: int, upgrade: int) -> tuple
     out_e = round_half_up(Fraction(out_c * E, C)) if C else 0
     E, R = E - out_e, R - (out_c - out_e)
     D = D - min(round_half_up(flows.death["D"] * D), D) + retire
-    S = S - min(round_half_up(flows.death["S"] * S), S) + to_s
+    dead_s = min(round_half_up(flows.death["S"] * S), S)
+    back_e = min(round_half_up(flows.resume_employee * S), S - dead_s)
+    back_r = min(round_half_up(flows.resume_residents * S), S - dead_s - back_e)
+    S = S - dead_s - back_e - back_r + to_s
+    E, R = E + back_e, R + back_r
     U = U - min(round_half_up(flows.death["U"] * U), U) + to_u
     U += round_half_up(flows.age_in * k) - round_half_up(flows.age_in * (k - 1))
     enrolled = min(enroll, U)
