@@ -426,3 +426,10 @@ def test_sheet_names_are_valid_for_excel(region_db: Path, tmp_path: Path) -> Non
     for n in names:
         assert 0 < len(n) <= 31 and not set(n) & set("[]:*?/\\")
         assert not n.startswith("'") and not n.endswith("'")
+
+
+def test_the_same_registry_gives_the_same_workbook(region_db: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    export_roster(region_db, a, "collection")
+    export_roster(region_db, b, "collection")
+    assert a.read_bytes() == b.read_bytes()  # dated by the registry, not the clock
