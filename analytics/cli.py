@@ -21,6 +21,9 @@ from analytics.demo import generate_demo
 from analytics.exports import export
 from analytics.ingest import ImportRejected, import_batches, report_frame
 from analytics.ingest.rollback import BATCH_COLUMNS, RollbackError, list_batches, remove_and_rebuild
+from analytics.quarter.assessment import export_assessment
+from analytics.quarter.lists import export_duplicates, export_roster
+from analytics.quarter.plan import export_plan
 from analytics.registry.build import BuildError, build_registry
 from analytics.textnorm import clean, parse_date
 from analytics.writes import CLI_USER
@@ -82,11 +85,53 @@ def cmd_build(args: argparse.Namespace) -> None:
     )
 
 
+# The exports of "Quarter and year" (data contract): assessment is aggregates,
+# duplicates and rosters are person-level (a cadre's hold only their grid).
+QUARTER_EXPORTS = ("assessment", "duplicates", "roster")
+
+
+def _quarter_export(args: argparse.Namespace, out: Path, scope: Scope | None) -> int:
+    if args.what == "assessment":
+        if args.year is None:
+            raise CliError("export assessment 需要 --year (--year YYYY is required)")
+        return export_assessment(args.db, args.year, out, args.as_of)
+    if args.what == "duplicates":
+        return export_duplicates(args.db, out, scope=scope, as_of=args.as_of)
+    if args.type is None:
+        raise CliError("export roster 需要 --type collection|subsidised (--type is required)")
+    return export_roster(
+        args.db, out, args.type, community=args.community, scope=scope, as_of=args.as_of
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> None:
+    """The what-if plan to the last goal year (aggregates: open to the operator)."""
+    if args.reach is None and (args.enroll is None or args.upgrade is None):
+        raise CliError("plan 需要 --enroll N --upgrade N 或 --reach YEAR (give both, or --reach)")
+    if args.reach is not None and (args.enroll is not None or args.upgrade is not None):
+        raise CliError("plan: --reach 不能与 --enroll/--upgrade 同用 (--reach stands alone)")
+    out = Path(args.out)
+    n = export_plan(args.db, out, enroll=args.enroll, upgrade=args.upgrade, reach=args.reach)
+    what = (
+        f"plan reach={args.reach}"
+        if args.reach is not None
+        else f"plan enroll={args.enroll} upgrade={args.upgrade}"
+    )
+    audit.record(
+        args.db, audit.OPERATOR, audit.OPERATOR_ROLE, "export", what, rows=n, detail=f"out={out}"
+    )
+    print(f"{n} rows written to {args.out}", file=sys.stderr)
+
+
 def _export_what(args: argparse.Namespace, scope: Scope | None) -> str:
     """The audit log's ``what`` of an export: its name and filters."""
     parts = [args.what]
     if args.what == "kpi":
         parts.append(f"level={args.level}")
+    if args.what == "assessment" and args.year is not None:
+        parts.append(f"year={args.year}")
+    if args.what == "roster":
+        parts += [f"type={args.type}"] + ([f"community={args.community}"] if args.community else [])
     if args.as_of:
         parts.append(f"as_of={args.as_of}")
     if scope is not None and scope.grid:
@@ -106,7 +151,12 @@ def cmd_export(args: argparse.Namespace) -> None:
         user, role, scope = account.name, account.role, account.access
     what, out = _export_what(args, scope), Path(args.out)
     try:
-        n = export(args.what, db=args.db, out=out, level=args.level, as_of=args.as_of, scope=scope)
+        if args.what in QUARTER_EXPORTS:
+            n = _quarter_export(args, out, scope)
+        else:
+            n = export(
+                args.what, db=args.db, out=out, level=args.level, as_of=args.as_of, scope=scope
+            )
     except AccessDenied as exc:
         # 等保 2.0 安全审计: an export the role may not make is an event too (refused).
         audit.record(args.db, user, role, "export", what, detail=f"refused: {exc}")
@@ -270,7 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     br.set_defaults(func=cmd_batches_remove)
 
     e = sub.add_parser("export", help="write a CSV")
-    e.add_argument("what", choices=["targets", "kpi", "problems", "entities", "imports", "audit"])
+    e.add_argument(
+        "what",
+        choices=["targets", "kpi", "problems", "entities", "imports", "audit", *QUARTER_EXPORTS],
+    )
     e.add_argument("--db", default=None)
     e.add_argument("--out", required=True)
     e.add_argument("--level", choices=["city", "street", "community"], default="city")
@@ -278,7 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--user", default=None, help="export as this account (password in $KUOMIAN_PASSWORD)"
     )
+    e.add_argument("--year", type=int, default=None, help="assessment: the year")
+    e.add_argument("--type", choices=["collection", "subsidised"], default=None, help="roster")
+    e.add_argument("--community", default=None, help="roster: a 9-digit street or 12-digit code")
     e.set_defaults(func=cmd_export)
+
+    pl = sub.add_parser("plan", help="what-if plan to the last goal year (CSV)")
+    pl.add_argument("--db", default=None)
+    pl.add_argument("--out", required=True)
+    pl.add_argument("--enroll", type=int, default=None, help="extra enrollments a year")
+    pl.add_argument("--upgrade", type=int, default=None, help="extra upgrades a year")
+    pl.add_argument("--reach", type=int, default=None, help="the smallest yearly numbers for YEAR")
+    pl.set_defaults(func=cmd_plan)
 
     _user_parser(sub)
     return p
