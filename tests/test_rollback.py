@@ -229,7 +229,12 @@ def test_a_rollback_is_audited_and_the_audit_is_append_only(
     rows = store.app_rows(db, 'SELECT "user", role, action, what, "rows", detail FROM audit')
     assert len(rows) == 1
     user, role, action, what, n, detail = rows[0]
-    assert (user, role, action, what) == ("(命令行)", "operator", "import", "batches remove 2025-06-30")
+    assert (user, role, action, what) == (
+        "(命令行)",
+        "operator",
+        "import",
+        "batches remove 2025-06-30",
+    )
     assert n > 0 and "2025-03-31" in detail  # rebuilt for the date left
     con = sqlite3.connect(store.app_db(db))
     try:
