@@ -1128,9 +1128,10 @@ def test_build_and_exports_twice_are_byte_identical(region, tmp_path):
 def test_born_29_february_turns_16_on_1_march_in_common_year(tmp_path):
     """16 is a multiple of 4, so a 29 February child turns 16 in a leap year
     (2008-02-29 -> 2024-02-29) except across a common century year
-    (2084-02-29 -> 2100-03-01, as 2100 is not a leap year). Both are built."""
-    leap08, leap84 = make_id("2008-02-29", 1), make_id("2084-02-29", 2, female=True)
-    adult = make_id("1980-01-01", 3)
+    (1884-02-29 -> 1900-03-01, as 1900 was not a leap year; a batch dated in the
+    future, 2100, is refused). Both are built."""
+    leap08, leap84 = make_id("2008-02-29", 1), make_id("1884-02-29", 2, female=True)
+    adult, elder = make_id("1980-01-01", 3), make_id("1850-01-01", 4)
 
     def hukou(*ids_):
         return {
@@ -1143,23 +1144,23 @@ def test_born_29_february_turns_16_on_1_march_in_common_year(tmp_path):
     dirs = [
         write_batch(root, d, d, hukou(*people))
         for d, people in [
+            ("1900-02-28", (leap84, elder)),
+            ("1900-03-01", (leap84, elder)),
             ("2024-02-28", (leap08, adult)),
             ("2024-02-29", (leap08, adult)),
-            ("2100-02-28", (leap84, adult)),
-            ("2100-03-01", (leap84, adult)),
         ]
     ]
     db = tmp_path / "leap.duckdb"
     ok("import", *dirs, "--db", db)
     ok("build", "--db", db)
     got = {}
-    for d in ("2024-02-28", "2024-02-29", "2100-02-28", "2100-03-01"):
+    for d in ("1900-02-28", "1900-03-01", "2024-02-28", "2024-02-29"):
         out = tmp_path / f"t{d}.csv"
         ok("export", "targets", "--db", db, "--out", out, "--as-of", d)
         got[d] = sorted(r["id_number"] for r in read_csv(out))
     assert got == {
         "2024-02-28": [adult],  # 15 the day before the birthday
         "2024-02-29": sorted([leap08, adult]),  # 16 on 29 February of a leap year
-        "2100-02-28": [adult],  # 2100: no 29 February, still 15
-        "2100-03-01": sorted([leap84, adult]),  # 16 on 1 March
+        "1900-02-28": [elder],  # 1900: no 29 February, still 15
+        "1900-03-01": sorted([leap84, elder]),  # 16 on 1 March
     }
