@@ -66,6 +66,15 @@ def cmd_import(args: argparse.Namespace) -> None:
         for notice in r.notices:
             print(f"{r.batch}: {notice}", file=sys.stderr)
     totals = frame[["read", "accepted", "duplicates", "problems", "warnings"]].sum()
+    audit.record(
+        args.db,
+        args.audit_user,
+        args.audit_role or audit.OPERATOR_ROLE,
+        "import",
+        "import " + " ".join(sorted({r.batch for r in results})),
+        rows=int(totals["accepted"]),
+        detail=f"files={len(frame)} read={totals['read']} problems={totals['problems']}",
+    )
     print(
         f"imported {len(results)} batch(es), {len(frame)} file(s) in "
         f"{time.perf_counter() - t0:.1f}s: read {totals['read']} = accepted "
@@ -78,6 +87,14 @@ def cmd_import(args: argparse.Namespace) -> None:
 def cmd_build(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     info = build_registry(db=args.db, as_of=args.as_of, debug=args.debug)
+    audit.record(
+        args.db,
+        args.audit_user,
+        args.audit_role or audit.OPERATOR_ROLE,
+        "build",
+        f"build as_of={info['as_of']}",
+        detail=f"version={info['version']} dates_built={len(info['dates_built'])}",
+    )
     print(
         f"registry built for {info['as_of']} (version {info['version']}) in "
         f"{time.perf_counter() - t0:.1f}s",
@@ -280,6 +297,12 @@ def _user_parser(sub: argparse._SubParsersAction) -> None:
     u.set_defaults(func=cmd_user)
 
 
+def _audit_args(parser: argparse.ArgumentParser) -> None:
+    """The app runs its writes as child processes of this command line, for its user."""
+    parser.add_argument("--audit-user", default=CLI_USER, help=argparse.SUPPRESS)
+    parser.add_argument("--audit-role", default=None, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kuomian",
@@ -297,12 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("batches", nargs="+")
     i.add_argument("--db", default=None)
     i.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)
+    _audit_args(i)
     i.set_defaults(func=cmd_import)
 
     b = sub.add_parser("build", help="build the registry for a date (default: latest)")
     b.add_argument("--db", default=None)
     b.add_argument("--as-of", type=_date, default=None)
     b.add_argument("--debug", action="store_true", help="print each step's SQL, rows and time")
+    _audit_args(b)
     b.set_defaults(func=cmd_build)
 
     bs = sub.add_parser("batches", help="list imported batches, or roll one back")

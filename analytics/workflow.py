@@ -159,20 +159,26 @@ def stage_uploads(files: list[tuple[str, bytes]], as_of: dt.date, work: Path) ->
 
 
 def import_and_build(
-    paths: list[Path], db: str | Path, progress: Callable[[str, float], None] | None = None
+    paths: list[Path],
+    db: str | Path,
+    progress: Callable[[str, float], None] | None = None,
+    user: str | None = None,
+    role: str | None = None,
 ) -> tuple[pd.DataFrame, dict, list[str]]:
     """Returns the import report, the build summary and the notices. Raises
     :class:`analytics.ingest.ImportRejected` for a batch that cannot be read and
-    :class:`analytics.registry.build.BuildError` for a build that failed."""
+    :class:`analytics.registry.build.BuildError` for a build that failed. The
+    import and the build are audited for ``user`` (the app's account)."""
     db = str(db)
+    who = (["--audit-user", user] if user else []) + (["--audit-role", role] if role else [])
     with store.writing(), _temporary_folder("kuomian-child-") as tmp:
         status, report, lines = _run(
-            ["import", *map(str, paths), "--db", db, "--progress"], progress, tmp
+            ["import", *map(str, paths), "--db", db, "--progress", *who], progress, tmp
         )
         if status != 0:
             raise ImportRejected(_reason(lines, "import"))
         t0 = time.perf_counter()
-        status, _, build_lines = _run(["build", "--db", db], None, tmp)
+        status, _, build_lines = _run(["build", "--db", db, *who], None, tmp)
         if status != 0:
             raise BuildError(_reason(build_lines, "build"))
         seconds = round(time.perf_counter() - t0, 2)
