@@ -4,13 +4,22 @@
 Personal-data rules (shared/domain.md, "Rules from practice"): cadres see their
 own grid only; leaders see aggregates only (no names, no ID numbers); the HR
 bureau sees everything. Every export of names is logged.
+
+The system administrator (``admin``, 等保 2.0 三员分立: the one who keeps the
+accounts and reads the audit log) sees aggregates only, as a leader does: running
+the system is no reason to read a person's data (PIPL minimum necessary).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = {"leader": "领导", "bureau": "人社局", "cadre": "社区专干"}
+ROLES = {"leader": "领导", "bureau": "人社局", "cadre": "社区专干", "admin": "系统管理员"}
+# The roles that may read person-level data (names, ID numbers): the bureau, and
+# a cadre inside their grid.
+NAME_ROLES = ("bureau", "cadre")
+# The roles that read the audit log (安全审计): the administrator and the bureau.
+AUDIT_ROLES = ("admin", "bureau")
 
 
 class AccessDenied(PermissionError):
@@ -22,7 +31,8 @@ class Scope:
     """What one viewer may read.
 
     ``grid`` lists the street (9-digit) or community (12-digit) codes a cadre
-    works in; ``None`` means the whole region (leaders and the bureau).
+    works in; ``None`` means the whole region (leaders, the bureau, the
+    administrator).
 
     >>> Scope.cadre(["530181001001"]).covers("530181001001")
     True
@@ -53,13 +63,22 @@ class Scope:
         return cls("bureau", None, user)
 
     @classmethod
+    def admin(cls, user: str = "") -> Scope:
+        return cls("admin", None, user)
+
+    @classmethod
     def cadre(cls, grid: list[str] | tuple[str, ...], user: str = "") -> Scope:
         return cls("cadre", tuple(sorted(set(grid))), user)
 
     @property
     def sees_names(self) -> bool:
-        """Leaders see aggregates only."""
-        return self.role != "leader"
+        """Leaders and the administrator see aggregates only."""
+        return self.role in NAME_ROLES
+
+    @property
+    def reads_audit(self) -> bool:
+        """Whether this viewer may read the audit log."""
+        return self.role in AUDIT_ROLES
 
     @property
     def codes(self) -> list[str] | None:
@@ -74,7 +93,14 @@ class Scope:
     def require_names(self) -> None:
         if not self.sees_names:
             raise AccessDenied(
-                "领导账号只能查看汇总数据，不能查看个人信息 (leaders see aggregates only)"
+                f"{ROLES[self.role]}账号只能查看汇总数据，不能查看个人信息 "
+                f"({self.role} sees aggregates only)"
+            )
+
+    def require_audit(self) -> None:
+        if not self.reads_audit:
+            raise AccessDenied(
+                f"{ROLES[self.role]}账号不能查看审计日志 (the audit log is for admin and bureau)"
             )
 
     def describe(self) -> str:
@@ -93,18 +119,22 @@ def scope_condition(col: str = "community_code") -> str:
     return SCOPE_SQL.format(col=col)
 
 
-def mask_id(id_number: str | None) -> str:
-    """An ID number shown on screen: the first 4 and last 4 characters.
+def mask_id(id_number: str | None, head: int = 4) -> str:
+    """An ID number shown on screen: the first ``head`` (4) and last 4 characters.
+    The audit log keeps the county code (``head=6``), as the data contract's
+    example of a person_view's detail does.
 
     >>> mask_id("530181198001010011")
     '5301**********0011'
+    >>> mask_id("34172119800101123X", head=6)
+    '341721********123X'
     """
     if not isinstance(id_number, str) or not id_number:
         return ""
     s = id_number
-    if len(s) <= 8:
+    if len(s) <= head + 4:
         return "*" * len(s)
-    return s[:4] + "*" * (len(s) - 8) + s[-4:]
+    return s[:head] + "*" * (len(s) - head - 4) + s[-4:]
 
 
 def mask_phone(phone: str | None) -> str:

@@ -3,6 +3,14 @@
 Columns come first exactly as shared/data-contract.md lists them; more follow.
 Files are UTF-8 with a header row; rates are exact (no rounding); empty means
 no value.
+
+An export made for an account (``scope``, data contract "Accounts") applies its
+role and grid inside the read SQL: a cadre's targets, problems and entities are
+the rows whose community lies in the grid, with full values (their work list);
+leaders and the administrator get no person-level export and the entities'
+contract columns only (the operator's ID number is personal data); the kpi is
+open to every role. Without a scope the export is the server operator's: full
+access, as before accounts existed.
 """
 
 from __future__ import annotations
@@ -14,11 +22,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import store
+from analytics import audit, store
+from analytics.access import AccessDenied, Scope, scope_condition
 from analytics.ingest import REPORT_COLUMNS
 from analytics.registry.errors import BuildError
 from analytics.registry.in_force import define_in_force
 from analytics.registry.versions import version_for
+from analytics.sources import load_sources
+from analytics.textnorm import header_key
 
 TARGET_COLUMNS = [
     "id_number",
@@ -49,11 +60,23 @@ ENTITY_COLUMNS = ["uscc", "entity_name", "street_code", "tax_status", "employees
 IMPORT_COLUMNS = REPORT_COLUMNS
 
 
-TARGETS_SQL = """
+# Exports of person-level data: refused to leaders and the administrator.
+PERSON_EXPORTS = ("targets", "problems")
+# The accounting of imported files: the bureau's and the administrator's.
+IMPORT_ROLES = ("bureau", "admin")
+
+
+def targets_sql(scoped: bool = False) -> str:
+    """The targets export's query; ``scoped``: only the rows in ``$grid``."""
+    grid = f" AND {scope_condition()}" if scoped else ""
+    return f"""
         SELECT id_number, target_type, nullif(groups_text, '') AS groups, street_code, community_code,
                score, rank, name, primary_group, reasons, action, action_rule,
                survey_result, last_survey_date, claim_to_verify, model
-        FROM reg_targets_ranked WHERE version = ? ORDER BY rank"""
+        FROM reg_targets_ranked WHERE version = $v{grid} ORDER BY rank"""
+
+
+TARGETS_SQL = targets_sql()
 
 
 # The gap columns of goal years beyond the contract's 2025 and 2035: the build
@@ -69,7 +92,7 @@ def kpi_sql(extra_columns: tuple[str, ...] = ()) -> str:
         SELECT {", ".join("nullif(name, '') AS name" if c == "name" else c for c in KPI_COLUMNS)},
                level, population, targets_enroll, targets_upgrade,
                targets_resume, target_entities{extra}
-        FROM reg_kpi WHERE version = ? AND level = ? ORDER BY code"""
+        FROM reg_kpi WHERE version = $v AND level = $level ORDER BY code"""
 
 
 KPI_SQL = kpi_sql()
@@ -81,10 +104,21 @@ def other_goal_gap_columns(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     return tuple(c for c in cols if GOAL_GAP_COLUMN.fullmatch(c) and c not in KPI_COLUMNS)
 
 
-ENTITIES_SQL = f"""
-        SELECT {", ".join(ENTITY_COLUMNS)}, community_code, entity_type, operator_id_number,
-               registration_status
-        FROM reg_entities WHERE version = ? ORDER BY uscc"""
+def entities_sql(scoped: bool = False, contract_only: bool = False) -> str:
+    """The entities export's query; ``scoped``: only the rows in ``$grid``;
+    ``contract_only``: the contract's columns, without the operator's ID number."""
+    more = (
+        ""
+        if contract_only
+        else (", community_code, entity_type, operator_id_number, registration_status")
+    )
+    grid = f" AND {scope_condition()}" if scoped else ""
+    return f"""
+        SELECT {", ".join(ENTITY_COLUMNS)}{more}
+        FROM reg_entities WHERE version = $v{grid} ORDER BY uscc"""
+
+
+ENTITIES_SQL = entities_sql()
 
 
 # Problems and warnings of the files a registry for $d reads: the batch in force
@@ -96,6 +130,73 @@ PROBLEMS_SQL = f"""
         WHERE in_force(p.kind, p.as_of, $d)
         ORDER BY p.as_of, p.batch, p.source_file, p.row_number,
                  CASE p.severity WHEN 'error' THEN 0 ELSE 1 END, p.reason, p.field"""
+
+
+# A cadre's problem rows: those whose community lies in the grid — the row's own
+# address code (a 12-digit code in its raw cells, under any header of the kind's
+# address_code field), else the community of its ID number in the registry, else
+# none (left out). ``{own}`` and ``{registry}`` are filled by problems_scoped_sql.
+PROBLEMS_SCOPED_SQL = f"""
+        SELECT {", ".join("p." + c for c in PROBLEM_COLUMNS)}, p.batch, p.as_of, p.field, p.message
+        FROM problems p
+        {{registry}}
+        WHERE in_force(p.kind, p.as_of, $d)
+          AND {scope_condition("coalesce({own}, r.community_code)")}
+        ORDER BY p.as_of, p.batch, p.source_file, p.row_number,
+                 CASE p.severity WHEN 'error' THEN 0 ELSE 1 END, p.reason, p.field"""
+
+# Cleaning an address code for the test "12 digits": trimmed, full-width digits folded.
+_TRIM_CHARS = " \t\r\n\u3000"
+_WIDE_DIGITS = "０１２３４５６７８９"
+
+
+def _address_keys(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """kind -> the raw-cell keys of problem rows that are its address_code field's
+    headers (as the problem rows were written: the department files' headers)."""
+    sources = load_sources()
+    found: dict[str, list[str]] = {}
+    for kind, key in con.execute(
+        "SELECT DISTINCT kind, unnest(json_keys(raw)) FROM problems "
+        "WHERE raw IS NOT NULL AND json_valid(raw) ORDER BY ALL"
+    ).fetchall():
+        spec = sources.kinds.get(kind)
+        if spec is None or not any(f.name == "address_code" for f in spec.fields):
+            continue
+        if key[:1] in ("$", "/"):  # read by DuckDB as a JSON path, and no header anyway
+            continue
+        if spec.header_lookup().get(header_key(key)) == "address_code":
+            found.setdefault(kind, []).append(key)
+    return found
+
+
+def problems_scoped_sql(
+    con: duckdb.DuckDBPyConnection, version: int | None
+) -> tuple[str, dict[str, object]]:
+    """The scoped problems query and its parameters besides $d and $grid."""
+    params: dict[str, object] = {"trim_chars": _TRIM_CHARS, "wide": _WIDE_DIGITS}
+    cases = []
+    for i, (kind, keys) in enumerate(sorted(_address_keys(con).items())):
+        params[f"kind{i}"], params[f"keys{i}"] = kind, keys
+        cases.append(
+            f"WHEN $kind{i} THEN list_filter(list_transform("
+            f"json_extract_string(p.raw, $keys{i}), "
+            "lambda x: translate(trim(x, $trim_chars), $wide, '0123456789')), "
+            "lambda x: regexp_matches(x, '^[0-9]{12}$'))[1]"
+        )
+    own = (
+        f"(CASE WHEN json_valid(p.raw) THEN CASE p.kind {' '.join(cases)} END END)"
+        if cases
+        else "NULL::VARCHAR"
+    )
+    if version is None:
+        registry = "CROSS JOIN (SELECT NULL::VARCHAR AS community_code) r"
+    else:
+        registry = (
+            "LEFT JOIN (SELECT id_number, community_code FROM reg_persons WHERE version = $v) r "
+            "ON r.id_number = p.id_number"
+        )
+        params["v"] = version
+    return PROBLEMS_SCOPED_SQL.format(own=own, registry=registry), params
 
 
 # Every file ever imported: those in use, and those a later import for the same
@@ -188,24 +289,75 @@ def safe_text_sql(con: duckdb.DuckDBPyConnection, sql: str, params: object = Non
     return f"SELECT {', '.join(select)} FROM ({sql})"
 
 
+def check_access(what: str, scope: Scope | None) -> None:
+    """Refuse an export the scope's role may not make (AccessDenied), before
+    anything is read or written. ``None``: the server's operator, who may all."""
+    if scope is None:
+        return
+    if what in PERSON_EXPORTS:
+        scope.require_names()
+    elif what == "imports" and scope.role not in IMPORT_ROLES:
+        raise AccessDenied("导入记录仅限人社局与系统管理员 (imports: bureau and admin only)")
+    elif what == "audit":
+        scope.require_audit()
+
+
+def _registry_version(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> int | None:
+    try:
+        return version_for(con, as_of)[0]
+    except BuildError:
+        return None
+
+
+def export_audit_csv(db: str | Path, out: Path) -> int:
+    """The audit log, oldest first, as the ``audit`` export (the contract's columns)."""
+    frame = audit.read(db)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    safe_frame(frame).to_csv(out, index=False, encoding="utf-8", lineterminator="\n")
+    return len(frame)
+
+
 def export(
-    what: str, db: str | Path | None, out: Path, level: str = "city", as_of: dt.date | None = None
+    what: str,
+    db: str | Path | None,
+    out: Path,
+    level: str = "city",
+    as_of: dt.date | None = None,
+    scope: Scope | None = None,
 ) -> int:
-    """Write one export CSV; returns the number of rows."""
-    with store.reading(db or store.default_db()) as con:
+    """Write one export CSV; returns the number of rows. ``scope``: the account
+    it is made for (its role and grid apply); None for the server's operator."""
+    check_access(what, scope)
+    db = db or store.default_db()
+    if what == "audit":
+        return export_audit_csv(db, out)
+    grid = scope.codes if scope is not None else None
+    with store.reading(db) as con:
         if what == "imports":
             sql, params = IMPORTS_SQL, []
         elif what == "problems":
             define_in_force(con)
-            sql, params = PROBLEMS_SQL, {"d": problems_date(con, as_of)}
+            params = {"d": problems_date(con, as_of)}
+            if grid is None:
+                sql = PROBLEMS_SQL
+            else:
+                sql, more = problems_scoped_sql(con, _registry_version(con, as_of))
+                params |= more | {"grid": grid}
         else:
             version, _ = version_for(con, as_of)
+            params = {"v": version}
+            if grid is not None and what in ("targets", "entities"):
+                params["grid"] = grid
             if what == "targets":
-                sql, params = TARGETS_SQL, [version]
+                sql = targets_sql(scoped=grid is not None)
             elif what == "kpi":
-                sql, params = kpi_sql(other_goal_gap_columns(con)), [version, level]
+                sql = kpi_sql(other_goal_gap_columns(con))
+                params["level"] = level
             elif what == "entities":
-                sql, params = ENTITIES_SQL, [version]
+                sql = entities_sql(
+                    scoped=grid is not None,
+                    contract_only=scope is not None and not scope.sees_names,
+                )
             else:
                 raise ValueError(f"unknown export {what!r}")
         out.parent.mkdir(parents=True, exist_ok=True)

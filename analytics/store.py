@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -182,8 +182,8 @@ CREATE TABLE IF NOT EXISTS visits (
     result TEXT NOT NULL, name TEXT, willingness TEXT, reason TEXT, ability_to_pay TEXT,
     phone TEXT, surveyor TEXT, recorded_at TEXT NOT NULL,
     UNIQUE (as_of, id_number, survey_date));
--- Every export of names (who, role, grid, what, rows). Append-only: the
--- triggers refuse any change to a written row.
+-- The export audit before the audit log (below) replaced it: no longer written
+-- nor read, kept so that an app store written before opens unchanged.
 CREATE TABLE IF NOT EXISTS export_audit (
     exported_at TEXT NOT NULL, user_name TEXT, role TEXT, scope TEXT, what TEXT,
     "rows" INTEGER);
@@ -191,15 +191,34 @@ CREATE TRIGGER IF NOT EXISTS export_audit_no_update BEFORE UPDATE ON export_audi
 BEGIN SELECT RAISE(ABORT, 'export_audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS export_audit_no_delete BEFORE DELETE ON export_audit
 BEGIN SELECT RAISE(ABORT, 'export_audit is append-only'); END;
--- The audit log (shared/data-contract.md, "Accounts"): one row per login,
--- export, import, build, account change, ... (`user` is the account, or
--- (命令行) for the command line). Append-only: the triggers refuse any change.
+-- One row per account (analytics/accounts.py; 等保 2.0 身份鉴别). scope: the
+-- street (9-digit) and community (12-digit) codes of a cadre, sorted, joined by
+-- ';', empty for the other roles. password_hash: an argon2id PHC string, never
+-- the password. failed_attempts counts wrong passwords in a row; the fifth sets
+-- locked_until. must_change_password: an initial or reset password, which the
+-- app makes its owner change at the next login. Times: local ISO text.
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('leader', 'bureau', 'cadre', 'admin')),
+    scope TEXT NOT NULL DEFAULT '',
+    password_hash TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'disabled')),
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    must_change_password INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    CHECK ((role = 'cadre') = (scope <> '')));
+-- The audit log (analytics/audit.py; 等保 2.0 安全审计), the data contract's
+-- columns: when, who (an account, or (命令行) for the server's operator), their
+-- role, the action (login, login_failed, locked, logout, person_view, export,
+-- visit, import, build, user_change), what it was about, the rows it gave, and
+-- a detail (never a password, nor an unmasked ID number or phone). Append-only:
+-- the triggers refuse any change to a written row; rowid orders the rows.
 CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL, "user" TEXT NOT NULL, role TEXT, action TEXT NOT NULL
-    CHECK (action IN ('login', 'login_failed', 'locked', 'logout', 'person_view', 'export',
-                      'visit', 'import', 'build', 'user_change')),
-    what TEXT, "rows" INTEGER, detail TEXT);
+    at TEXT NOT NULL, "user" TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+    what TEXT NOT NULL DEFAULT '', "rows" INTEGER, detail TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -213,15 +232,22 @@ def app_db(db: str | Path) -> Path:
     return path.with_name(path.stem + ".app.sqlite")
 
 
-def app_rows(db: str | Path, sql: str) -> list[tuple]:
-    """Rows of a query on the app store, opened read-only (nothing is created or
-    written; no rows when the app has written nothing yet)."""
+def app_rows(db: str | Path, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    """Rows of a query (``?`` bound to ``params``) on the app store, opened
+    read-only (nothing is created or written; no rows when the app has written
+    nothing yet, nor when the table is newer than the store)."""
     path = app_db(db)
     if not path.exists():
         return []
     con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
     try:
-        return con.execute(sql).fetchall()
+        try:
+            return con.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            # A store written before the table existed: nothing of it yet.
+            if "no such table" in str(exc):
+                return []
+            raise
     finally:
         con.close()
 

@@ -84,3 +84,16 @@ def dump_tables(db_path: Path, skip_columns: tuple[str, ...] = ()) -> dict[str, 
 @pytest.fixture
 def dump():
     return dump_tables
+
+
+@pytest.fixture
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with cheap parameters for tests that make many password hashes
+    (the accounts' production hasher keeps argon2-cffi's defaults: 64 MiB, 3 passes)."""
+    from argon2 import PasswordHasher
+
+    from analytics import accounts
+
+    monkeypatch.setattr(
+        accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import store
+from analytics import audit
 from analytics.access import AccessDenied, Scope
 from analytics.exports import imports_frame, problems_frame
 from analytics.reads.labels import (
@@ -71,15 +71,18 @@ def quality(db: str | Path, scope: Scope) -> pd.DataFrame:
     return df
 
 
-def export_audit(db: str | Path, scope: Scope) -> pd.DataFrame:
-    """The audit log of exports of names, newest first."""
-    _require_bureau(scope)
-    columns = ["exported_at", "user_name", "role", "scope", "what", "rows"]
-    rows = store.app_rows(
-        db,
-        'SELECT exported_at, user_name, role, scope, what, "rows" '
-        "FROM export_audit ORDER BY exported_at DESC",
-    )
-    out = pd.DataFrame(rows, columns=columns)
-    out["exported_at"] = pd.to_datetime(out["exported_at"])
+def export_audit(
+    db: str | Path,
+    scope: Scope,
+    user: str | None = None,
+    action: str | None = "export",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> pd.DataFrame:
+    """The audit log (the contract's columns ``at, user, role, action, what, rows,
+    detail``), newest first: its exports by default, every action with
+    ``action=None``; for admin and bureau accounts."""
+    scope.require_audit()
+    out = audit.read(db, user=user, action=action, since=since, until=until, newest_first=True)
+    out["at"] = pd.to_datetime(out["at"])
     return out
