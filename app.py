@@ -103,9 +103,13 @@ with st.sidebar:
                 key=ui.K_AS_OF,
                 help="按季度保存的实名库快照；默认为最新构建的日期",
             )
-    if st.button("退出登录", key="logout"):
-        session.end(db, account.name, account.role, "logout")
-        st.rerun()
+    # A callback: it runs before the next run, whichever script that run is.
+    st.button(
+        "退出登录",
+        key="logout",
+        on_click=session.end,
+        args=(db, account.name, account.role, "logout"),
+    )
     session.watch_idle()
 
 

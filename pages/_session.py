@@ -135,7 +135,7 @@ def login_page() -> None:
 def change_password_page() -> None:
     """The forced change of an initial or reset password, before any page."""
     db = ui.db_path()
-    account: accounts.Account = st.session_state[K_ACCOUNT]
+    account: accounts.Account = st.session_state[K_ACCOUNT]  # set by current() in this run
     _, middle, _ = st.columns([1, 1.2, 1])
     with middle:
         st.title("修改初始密码")
@@ -163,6 +163,9 @@ def change_password_page() -> None:
                 return
             st.session_state[K_NOTICE] = "密码已修改。"
             st.rerun()
-        if st.button("退出登录", key="password_logout"):
-            end(db, account.name, account.role, "logout")
-            st.rerun()
+        st.button(
+            "退出登录",
+            key="password_logout",
+            on_click=end,
+            args=(db, account.name, account.role, "logout"),
+        )

@@ -111,11 +111,21 @@ def people(v: object) -> str:
 
 
 def account() -> Account:
-    """The logged-in account of this run, as app.py re-read it from the app store.
-    A page run without one (no login) stops here."""
-    acc = st.session_state.get(K_ACCOUNT)
-    if not isinstance(acc, Account):
-        st.warning("请先登录。")
+    """The logged-in account, re-read from the app store now; without one, the
+    login form (or the forced password change) and a stop.
+
+    app.py checks this before any page, but every page asks again: Streamlit runs
+    a file of pages/ on its own (its first, folder-based multipage mode) when a
+    server process's first run asks for that page, before app.py has called
+    st.navigation, so a page never relies on app.py having run."""
+    from pages import _session as session  # _session imports this module
+
+    acc = session.current(db_path())
+    if acc is None:
+        session.login_page()
+        st.stop()
+    if acc.must_change_password:
+        session.change_password_page()
         st.stop()
     return acc
 
