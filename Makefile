@@ -9,7 +9,7 @@ DEMO   := data/demo
 DB     := data/kuomian.duckdb
 PORT   ?= 8501
 
-.PHONY: run test install install-test browser demo lint lock bench clean
+.PHONY: run test install install-test browser demo demo-accounts lint lock bench clean
 
 # Installs come from the lock files, so a fresh machine next year gets the
 # versions this tree was tested with; `make lock` refreshes them.
@@ -56,7 +56,27 @@ $(DB): $(DEMO)/.done
 	$(VENV)/bin/kuomian import $(DEMO) --db $(DB) > /dev/null
 	$(VENV)/bin/kuomian build --db $(DB)
 
-run: $(DB)
+# Demo accounts, one per role (README, "演示账号"): made through the command line
+# as an operator would, the password on stdin; an account that exists is kept.
+# There is no default account anywhere else.
+DEMO_PASSWORD := demo2025pass
+DEMO_ACCOUNTS := demo_admin:admin demo_leader:leader demo_bureau:bureau demo_cadre:cadre:530199001
+KUOMIAN ?= $(VENV)/bin/kuomian
+
+$(DEMO)/.accounts: $(DB)
+	@for spec in $(DEMO_ACCOUNTS); do \
+		name=$${spec%%:*}; rest=$${spec#*:}; role=$${rest%%:*}; scope=$${rest#"$$role"}; \
+		scope=$${scope#:}; \
+		if ! $(KUOMIAN) user list --db $(DB) | cut -d, -f1 | grep -qx "$$name"; then \
+			echo "$(DEMO_PASSWORD)" | $(KUOMIAN) user add "$$name" --role "$$role" \
+				$${scope:+--scope $$scope} --db $(DB) || exit 1; \
+		fi; \
+	done
+	touch $@
+
+demo-accounts: $(DEMO)/.accounts
+
+run: $(DB) $(DEMO)/.accounts
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 

@@ -46,10 +46,16 @@ def log_audit(
     rows: int | None = None,
     detail: str | None = None,
 ) -> None:
-    """Append one row to the audit log (:func:`analytics.audit.record`); the
-    command line is the operator (``(命令行)``, role ``operator``)."""
+    """Append one row to the audit log through :func:`analytics.audit.record`
+    (a missing user or role is the command line's operator)."""
     audit.record(
-        db, user or CLI_USER, role or audit.OPERATOR_ROLE, action, what, rows, detail or ""
+        db,
+        user or audit.OPERATOR,
+        role or audit.OPERATOR_ROLE,
+        action,
+        what or "",
+        rows=rows,
+        detail=detail or "",
     )
 
 

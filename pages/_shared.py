@@ -1,5 +1,6 @@
 """What every page shares: the viewer's context (database, registry version, scope)
-derived from the sidebar choices, cached read functions, and number formats.
+derived from the logged-in account, cached read functions, number formats, the
+audited downloads and the handling of unexpected errors.
 
 The read functions are those of :mod:`analytics.reads` wrapped in ``st.cache_data``;
 their arguments (database path, registry version, scope, filters) are the cache key,
@@ -9,27 +10,33 @@ so a new build (a new version) is read afresh without clearing anything.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from analytics import reads
-from analytics.access import Scope
+from analytics import reads, writes
+from analytics.access import ROLES, Scope
+from analytics.accounts import Account
+from analytics.exports import safe_csv_bytes
 from analytics.store import default_db
 from analytics.visit_sheet import visit_sheet as _visit_sheet
 
-ROLE_LABELS = {"leader": "领导", "bureau": "人社局", "cadre": "社区专干"}
+log = logging.getLogger("kuomian.app")
+
+ROLE_LABELS = ROLES
+CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ALL = "（全部）"
 
-# Session-state keys of the sidebar choices (the only state the app keeps).
-K_ROLE, K_STREET, K_COMMUNITY, K_USER, K_AS_OF = (
-    "login_role",
-    "login_street",
-    "login_community",
-    "login_user",
-    "as_of",
-)
+# Session-state keys: the account re-read from the app store in this run (set by
+# app.py, never by a widget), and what the viewer chose: a cadre's part of their
+# own grid, the registry date.
+K_ACCOUNT, K_AREA, K_AS_OF = "_kuomian_account", "cadre_area", "as_of"
 
 
 @dataclass(frozen=True)
@@ -103,27 +110,54 @@ def people(v: object) -> str:
     return "—" if v is None or pd.isna(v) else f"{int(v):,} 人"
 
 
-def build_scope(status: reads.Status, version: int) -> tuple[Scope, str]:
-    """The viewer's scope from the sidebar choices, and the name of their grid."""
-    role = st.session_state.get(K_ROLE, "leader")
-    user = st.session_state.get(K_USER) or "演示用户"
-    if role != "cadre":
-        return Scope(role, None, user), status.region_name or "全市"
-    grid = areas(status.db, version)
-    if grid.empty:
-        st.error("实名库中没有任何社区/村，无法以社区专干身份查看。")
+def account() -> Account:
+    """The logged-in account, re-read from the app store now; without one, the
+    login form (or the forced password change) and a stop.
+
+    app.py checks this before any page, but every page asks again: Streamlit runs
+    a file of pages/ on its own (its first, folder-based multipage mode) when a
+    server process's first run asks for that page, before app.py has called
+    st.navigation, so a page never relies on app.py having run."""
+    from pages import _session as session  # _session imports this module
+
+    acc = session.current(db_path())
+    if acc is None:
+        session.login_page()
         st.stop()
-    street = st.session_state.get(K_STREET)
-    community = st.session_state.get(K_COMMUNITY)
-    if street not in set(grid["street_code"]):
-        street = grid["street_code"].iloc[0]
+    if acc.must_change_password:
+        session.change_password_page()
+        st.stop()
+    return acc
+
+
+def cadre_choices(acc: Account) -> list[str]:
+    """The parts of a cadre's grid they may narrow the screen to: their own scope
+    codes, nothing else."""
+    return list(acc.scope) if acc.role == "cadre" else []
+
+
+def build_scope(status: reads.Status, version: int) -> tuple[Scope, str]:
+    """The viewer's scope, from their account (never from the screen), and the
+    name of their grid. A cadre with several scope codes may look at one of them;
+    a chosen code that is not one of the account's own is ignored."""
+    acc = account()
+    if acc.role != "cadre":
+        return Scope(acc.role, None, acc.name), status.region_name or "全市"
+    codes = tuple(acc.scope)
+    chosen = st.session_state.get(K_AREA)
+    if chosen in codes:
+        codes = (chosen,)
+    grid = areas(status.db, version)
     names = dict(zip(grid["street_code"], grid["street_name"]))
     names.update(zip(grid["community_code"], grid["community_name"]))
-    if community and community != ALL and str(community).startswith(street):
-        return Scope.cadre(
-            [community], user
-        ), f"{names.get(street, street)}{names.get(community, '')}"
-    return Scope.cadre([street], user), names.get(street, street)
+    return Scope.cadre(codes, acc.name), "、".join(area_name(c, names) for c in codes)
+
+
+def area_name(code: str, names: dict[str, str]) -> str:
+    """A street's or community's name (a community with its street's), else its code."""
+    if len(code) == 12 and names.get(code[:9]):
+        return f"{names[code[:9]]}{names.get(code) or code}"
+    return names.get(code) or code
 
 
 def context() -> Ctx | None:
@@ -166,6 +200,92 @@ def people_page(title: str, hint: str) -> Ctx:
 def names_allowed(ctx: Ctx) -> bool:
     """Leaders see aggregates only: pages that list people say so and stop."""
     if not ctx.scope.sees_names:
-        st.warning("领导账号只能查看汇总数据，不能查看个人信息。")
+        st.warning(f"{ROLES[ctx.scope.role]}账号只能查看汇总数据，不能查看个人信息。")
         return False
     return True
+
+
+# ---------------------------------------------------------------- audited downloads
+
+
+def download(
+    label: str,
+    make: Callable[[], bytes],
+    file_name: str,
+    mime: str,
+    key: str,
+    log_row: Callable[[], None],
+    empty: bool = False,
+    help: str = "每次下载都会记录在审计日志中（下载人、内容、筛选条件、行数）。",
+) -> None:
+    """The product's own download button. The file is made only when it is asked
+    for, and the audit row is written in the same step, before the file is handed
+    over: a browser that asks for the file without a click (Streamlit serves a
+    deferred file to whoever has its id) is logged all the same, and a file whose
+    row cannot be written is not served."""
+
+    def data() -> bytes:
+        content = make()
+        log_row()
+        return content
+
+    st.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click="ignore",
+        disabled=empty,
+        help=help,
+    )
+
+
+def names_download(
+    ctx: Ctx,
+    label: str,
+    make: Callable[[], bytes],
+    file_name: str,
+    mime: str,
+    key: str,
+    what: str,
+    rows: int,
+) -> None:
+    """:func:`download` of person-level data: an ``export`` row with the viewer's
+    account, role and grid, ``what`` (the list and its filters) and the rows."""
+    scope, db = ctx.scope, ctx.db
+    download(
+        label,
+        make,
+        file_name,
+        mime,
+        key,
+        lambda: writes.log_export(db, scope, what, rows),
+        empty=rows == 0,
+    )
+
+
+def csv_download(ctx: Ctx, label: str, frame: pd.DataFrame, file_name: str, key: str, what: str):
+    """A CSV download of ``frame`` (safe text cells, UTF-8 with a BOM), audited."""
+    names_download(
+        ctx, label, lambda: safe_csv_bytes(frame), file_name, CSV_MIME, key, what, len(frame)
+    )
+
+
+# ---------------------------------------------------------------- unexpected errors
+
+
+def run_safely(page: Callable[[], None]) -> None:
+    """Run a page; an unexpected error shows a Chinese message with an error
+    number, and the server's log gets the number, the exception type and the
+    traceback's frames (file, line, function) — not the exception's message nor
+    any value, which may hold a person's data."""
+    try:
+        page()
+    except Exception as exc:  # noqa: BLE001 - the page's last resort; logged below
+        number = uuid.uuid4().hex[:8]
+        frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+        log.error("page error %s: %s\n%s", number, type(exc).__name__, frames)
+        st.error(
+            f"页面出错（错误编号 {number}），请稍后重试；如果一再出现，请把编号告诉系统管理员。"
+        )

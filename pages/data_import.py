@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import reads, workflow
+from analytics import audit, reads, workflow, writes
 from analytics.access import Scope
 from analytics.exports import safe_csv_bytes
 from analytics.ingest import ImportRejected, rollback
@@ -18,14 +18,21 @@ from analytics.registry.build import BuildError
 from pages import _shared as ui
 
 st.title("数据导入与数据质量")
-if st.session_state.get(ui.K_ROLE) != "bureau":
+account = ui.account()
+if account.role != "bureau":
     st.warning("仅人社局账号可以导入数据。")
     st.stop()
 
 db = ui.db_path()
 ctx = ui.context()
-scope = ctx.scope if ctx else Scope.bureau(st.session_state.get(ui.K_USER) or "")
+scope = ctx.scope if ctx else Scope.bureau(account.name)
 version = ctx.version if ctx else None
+
+
+def log_row(action: str, what: str, rows: int | None, detail: str) -> None:
+    """An ``import`` or ``build`` row of the audit log, for the logged-in user."""
+    audit.record(db, scope.user, scope.role, action, what, rows=rows, detail=detail)
+
 
 # ---------------------------------------------------------------- upload
 st.subheader("上传一批数据")
@@ -64,12 +71,19 @@ if go:
                 def progress(message: str, fraction: float) -> None:
                     bar.progress(min(max(fraction, 0.0), 1.0) * 0.8, text=message)
 
-                report, info, notices = workflow.import_and_build(paths, db, progress=progress)
+                # The child processes write the import and build rows for this user.
+                report, info, notices = workflow.import_and_build(
+                    paths, db, progress=progress, user=scope.user, role=scope.role
+                )
             bar.progress(1.0, text="实名库已构建")
         except ImportRejected as exc:
+            log_row("import", "上传导入", 0, "rejected; nothing imported")
             st.error(f"导入被拒绝，数据库未作任何修改：{exc}")
         except BuildError as exc:
-            st.error(f"数据已导入，但实名库构建失败：{exc}")
+            log_row("import", "上传导入", None, "imported; the build failed")
+            log_row("build", "上传后构建", None, "failed; the previous registry stays in use")
+            st.error("数据已导入，但实名库构建失败，仍在使用之前的实名库。详情见服务器日志。")
+            ui.log.error("build after an upload failed: %s", audit.redact(exc, limit=None))
         else:
             st.cache_data.clear()
             st.success(
@@ -156,8 +170,17 @@ if pending is not None:
     if yes.button("确认回滚", type="primary", key="rollback_confirm"):
         st.session_state.pop(PENDING)
         with st.spinner("正在回滚并重建实名库…"):
-            st.session_state[DONE] = rollback.remove_in_child(
-                db, name, day, scope.user or "演示用户", scope.role
+            # The rollback writes its own `import` row for this user.
+            st.session_state[DONE] = lines, failed = rollback.remove_in_child(
+                db, name, day, scope.user, scope.role
+            )
+        rebuilt = [x for x in lines if x.startswith("实名库重建")]
+        if rebuilt:  # no build when nothing is left to build
+            log_row(
+                "build",
+                f"回滚 {name} 后重建",
+                None,
+                "failed; the previous registry stays in use" if failed else "after a rollback",
             )
         st.cache_data.clear()
         st.rerun()  # the table above, and the registry's date, as they are now
@@ -192,13 +215,16 @@ else:
         detail = detail.assign(reason=detail["reason"].map(lambda r: reads.REASON_LABELS.get(r, r)))
         detail.columns = ["部门数据", "文件", "行号", "原因", "字段", "说明", "原始内容"]
         st.dataframe(detail, hide_index=True, width="stretch", height=320)
-    st.download_button(
+    # Serialized on click only: tens of thousands of rows at 120k people.
+    shown_probs = probs.drop(columns=["kind_label"])
+    as_of_text = ctx.as_of if ctx else "latest"
+    ui.download(
         "下载问题数据（CSV）",
-        # Serialized on click only: tens of thousands of rows at 120k people.
-        data=lambda: safe_csv_bytes(probs.drop(columns=["kind_label"])),
-        file_name=f"问题数据_{ctx.as_of if ctx else 'latest'}.csv",
-        mime="text/csv",
-        key="problems_download",
+        lambda: safe_csv_bytes(shown_probs),
+        f"问题数据_{as_of_text}.csv",
+        ui.CSV_MIME,
+        "problems_download",
+        lambda: writes.log_export(db, scope, f"问题数据 {as_of_text}", len(shown_probs)),
     )
 
 # ---------------------------------------------------------------- quality over time
@@ -245,5 +271,5 @@ with st.expander("全部导入记录"):
     log = log.assign(kind=log["kind_label"]).drop(columns=["kind_label"])
     st.dataframe(log, hide_index=True, width="stretch")
 
-with st.expander("导出审计日志（含姓名的导出）"):
+with st.expander("导出审计日志（含姓名的导出，最新在前）"):
     st.dataframe(reads.export_audit(db, scope), hide_index=True, width="stretch")

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import reads
+from analytics import audit, reads
+from analytics.access import mask_id
+from analytics.exports import safe_csv_bytes
 from pages import _shared as ui
 
 ctx = ui.people_page("实名库查询", "输入完整身份证号、身份证号后4位以上，或姓名中的字。")
@@ -26,11 +28,44 @@ labels = {
     for r in found.itertuples()
 }
 st.caption(f"找到 {len(found)} 人" + ("（仅显示前50人）" if len(found) >= 50 else ""))
+results = found[["name", "id_number", "age", "community_name", "target_label"]].rename(
+    columns={
+        "name": "姓名",
+        "id_number": "身份证号",
+        "age": "年龄",
+        "community_name": "社区/村",
+        "target_label": "扩面对象类型",
+    }
+)
+# The query is not written to the log as typed: it may be an ID number or a name.
+ui.csv_download(
+    ctx,
+    "下载查询结果（CSV）",
+    results,
+    f"实名库查询结果_{ctx.as_of:%Y%m%d}.csv",
+    "registry_results_csv",
+    f"实名库查询结果 {ctx.as_of} 查询={'身份证号' if any(ch.isdigit() for ch in query) else '姓名'}",
+)
 chosen = st.selectbox("选择人员", list(labels), format_func=labels.get, key="registry_person")
 card = ui.person_card(ctx.db, ctx.version, ctx.scope, chosen)
 if card is None:
     st.info("在您的网格内没有找到此人。")
     st.stop()
+
+# A card opened is a person_view row, once per card and registry date (a rerun of
+# the same card is not another view); the ID is masked in the log.
+viewed = (chosen, ctx.version)
+if st.session_state.get("registry_viewed") != viewed:
+    audit.record(
+        ctx.db,
+        ctx.scope.user,
+        ctx.scope.role,
+        "person_view",
+        f"人员卡片 {ctx.as_of}",
+        rows=1,
+        detail=mask_id(chosen, head=6),
+    )
+    st.session_state["registry_viewed"] = viewed
 
 p = card["person"]
 st.subheader(f"{p['name']}　{p['id_masked']}")
@@ -152,3 +187,48 @@ else:
         "来源",
     ]
     st.dataframe(visits, hide_index=True, width="stretch")
+
+
+def card_frame() -> pd.DataFrame:
+    """The card as one table (项目, 内容), for its download."""
+    items = [
+        ("姓名", p["name"]),
+        ("身份证号", chosen),
+        ("年龄", int(p["age"])),
+        ("性别", p["gender"]),
+        ("街道/镇", p["street_name"] or p["street_code"]),
+        ("社区/村", p["community_name"] or p["community_code"]),
+        ("参保情况", status),
+        ("扩面对象类型", p["target_label"] or "不是扩面对象"),
+        ("情况", "；".join(facts)),
+    ]
+    if t is not None:
+        items += [
+            ("得分", f"{t['score']:.4f}"),
+            ("全市排名", int(t["rank"])),
+            ("建议措施", t["action"]),
+            ("推荐理由", t["reasons"]),
+        ]
+    for r in card["evidence"].itertuples():
+        items.append((f"重点群体 {r.group_no}. {r.group_label}", f"{r.kind_label}：{r.detail}"))
+    for r in card["enrollments"].itertuples():
+        items.append(
+            (f"参保记录 {pd.Timestamp(r.as_of):%Y-%m-%d}", f"{r.scheme} {r.status} {r.region_code}")
+        )
+    for r in card["visits"].itertuples():
+        phone = r.phone if isinstance(r.phone, str) else ""
+        items.append((f"走访 {r.survey_date}", f"{r.result} {phone}".strip()))
+    return pd.DataFrame(items, columns=["项目", "内容"]).astype(str)
+
+
+st.divider()
+ui.names_download(
+    ctx,
+    "下载人员卡片（CSV）",
+    lambda: safe_csv_bytes(card_frame()),
+    f"人员卡片_{p['name']}_{ctx.as_of:%Y%m%d}.csv",
+    ui.CSV_MIME,
+    "registry_card_csv",
+    f"人员卡片 {ctx.as_of} {mask_id(chosen, head=6)}",
+    1,
+)

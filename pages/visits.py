@@ -8,7 +8,8 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics import reads, writes
+from analytics import audit, reads, writes
+from analytics.access import mask_id
 from pages import _shared as ui
 
 ctx = ui.people_page("走访清单", "身份证号与电话在屏幕上部分隐藏。")
@@ -131,21 +132,69 @@ what = (
 )
 
 
-def log_download() -> None:
-    writes.log_export(ctx.db, ctx.scope, what, len(rows))
-
-
-st.download_button(
-    "下载打印版走访清单（Excel，A4横向）",
-    # Built on click, not on every run: the sheet of a whole street takes seconds.
-    data=lambda: ui.visit_sheet(rows, place, ctx.as_of, printed_by=ctx.scope.user),
-    file_name=f"走访清单_{place}_{ctx.as_of:%Y%m%d}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    on_click=log_download,
-    disabled=rows.empty,
-    key="visits_download",
-    help="每次导出含姓名的清单都会记录在导出审计日志中。",
+# The work list with full ID numbers and phones (the cadre's list, as
+# `kuomian export targets --user` gives it); the printable sheet masks them.
+work_list = rows[
+    [
+        "grid_rank",
+        "rank",
+        "name",
+        "id_number",
+        "gender",
+        "age",
+        "street_name",
+        "community_name",
+        "target_label",
+        "groups_text",
+        "score",
+        "reasons",
+        "action",
+        "survey_result",
+        "last_survey_date",
+        "phone",
+    ]
+].rename(
+    columns={
+        "grid_rank": "序号",
+        "rank": "全市排名",
+        "name": "姓名",
+        "id_number": "身份证号",
+        "gender": "性别",
+        "age": "年龄",
+        "street_name": "街道/镇",
+        "community_name": "社区/村",
+        "target_label": "对象类型",
+        "groups_text": "重点群体",
+        "score": "得分",
+        "reasons": "推荐理由",
+        "action": "建议措施",
+        "survey_result": "上次走访结果",
+        "last_survey_date": "上次走访",
+        "phone": "联系电话",
+    }
 )
+left, right = st.columns(2)
+with left:
+    ui.names_download(
+        ctx,
+        "下载打印版走访清单（Excel，A4横向）",
+        # Built on click, not on every run: the sheet of a whole street takes seconds.
+        lambda: ui.visit_sheet(rows, place, ctx.as_of, printed_by=ctx.scope.user),
+        f"走访清单_{place}_{ctx.as_of:%Y%m%d}.xlsx",
+        ui.XLSX_MIME,
+        "visits_download",
+        f"{what} 格式=xlsx",
+        len(rows),
+    )
+with right:
+    ui.csv_download(
+        ctx,
+        "下载走访清单数据（CSV，含完整身份证号）",
+        work_list,
+        f"走访清单_{place}_{ctx.as_of:%Y%m%d}.csv",
+        "visits_csv",
+        f"{what} 格式=csv",
+    )
 
 # ---------------------------------------------------------------- record a visit
 st.subheader("录入走访结果")
@@ -205,6 +254,15 @@ if submitted:
     except writes.VisitError as exc:
         st.error(str(exc))
     else:
+        audit.record(
+            ctx.db,
+            ctx.scope.user,
+            ctx.scope.role,
+            "visit",
+            f"走访结果 {result} 走访日期 {survey_date}",
+            rows=1,
+            detail=f"person {mask_id(who, head=6)}",
+        )
         st.cache_data.clear()
         st.session_state["visits_saved"] = (
             f"已保存 {labels[who].split('（')[0]} 的走访结果"

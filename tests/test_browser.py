@@ -1,9 +1,11 @@
 """End to end in a real browser: Debian's headless Chromium drives the app.
 
 Starts ``streamlit run app.py`` on a free port against the tiny built region,
-logs in as the bureau, opens every page (a screenshot of each goes to
+logs in through the form with a bureau account made by ``kuomian user add``,
+opens every page (a screenshot of each goes to
 ``test-artifacts/``), clicks a street on the map and checks its communities
-appear, downloads a visit list and reads the .xlsx, and checks that the page
+appear, downloads a visit list, reads the .xlsx and finds the download in the audit
+log, and checks that the page
 asked nothing of any host but this one (the app must work offline).
 """
 
@@ -44,6 +46,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 sys.path.insert(0, str(Path(__file__).parent))
 from tinyregion import build_tiny_db
 
+from analytics import accounts, store
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -51,9 +55,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+USER, PASSWORD = "钱人社", "browser2025ok"
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny region with a bureau account, made as the operator would: through
+    `kuomian user add`, the password on stdin (and its first change done)."""
     db = build_tiny_db(tmp_path_factory.mktemp("browser"))
+    subprocess.run(
+        [sys.executable, "-m", "analytics.cli", "user", "add", USER, "--role", "bureau"]
+        + ["--db", str(db)],
+        input="first2025pw\n",
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    accounts.change_password(db, USER, "first2025pw", PASSWORD)
+    return db
+
+
+@pytest.fixture(scope="module")
+def app_url(database: Path) -> Iterator[str]:
+    db = database
     port = _free_port()
     env = {**os.environ, "KUOMIAN_DB": str(db)}
     ARTIFACTS.mkdir(exist_ok=True)
@@ -169,25 +193,28 @@ def _shot(driver: webdriver.Chrome, name: str) -> Path:
     return path
 
 
-def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> None:
+def test_every_page_map_click_and_visit_list_download(
+    app_url: str, browser, database: Path
+) -> None:
     driver, downloads = browser
     driver.get(app_url)
-    _wait_text(driver, "扩面增效总览")
+    _wait_text(driver, "用户名")
     _settled(driver)
-    # A click that lands while the first run is still being drawn can be lost:
-    # try the login a few times before calling it a failure.
+    _shot(driver, "0-login")
+    # A key typed while the first run is still being drawn can be lost: try the
+    # login a few times before calling it a failure.
     for _ in range(5):
-        role = next(
-            label
-            for label in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stRadio"] label')
-            if label.text == "人社局"
-        )
-        role.click()
+        name, password = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stTextInput"] input')
+        name.clear()
+        name.send_keys(USER)
+        password.clear()
+        password.send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
         _settled(driver)
         if "数据导入" in driver.find_element(By.TAG_NAME, "body").text:
             break
-    _shot(driver, "0-login")
     _wait_text(driver, "数据导入", timeout=5)
+    _wait_text(driver, "退出登录", timeout=5)
 
     pages = {
         "总览": "扩面增效总览",
@@ -240,6 +267,12 @@ def test_every_page_map_click_and_visit_list_download(app_url: str, browser) -> 
     assert len(data_rows) > 0
     # ID numbers are masked on the printed list too.
     assert all("*" in str(row[[str(c) for c in header].index("身份证号")]) for row in data_rows)
+    # The download is in the audit log, with the account that made it.
+    exports = store.app_rows(
+        database, 'SELECT "user", role, what, "rows" FROM audit WHERE action = \'export\''
+    )
+    assert [(u, r) for u, r, _, _ in exports] == [(USER, "bureau")]
+    assert exports[0][2].startswith("走访清单") and exports[0][3] == len(data_rows)
 
     # Offline: every request went to this app (or was inline data).
     hosts = set()

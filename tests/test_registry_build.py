@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import tinyregion
-from streamlit.testing.v1 import AppTest
+from test_app import ACCOUNTS, _navigation_as_served, add_accounts, login  # noqa: F401
 from tinyregion import write_batches
 
 from analytics import exports, reads, store
@@ -317,7 +317,7 @@ def test_missing_contract_goal_year_is_build_error(imported: Path, tmp_path: Pat
 
 
 def test_2030_goal_adds_its_gap_columns_at_the_end_of_the_kpi_export(
-    built: Path, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built: Path, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cheap_hashes: None
 ) -> None:
     plain = tmp_path / "plain.csv"
     exports.export("kpi", built, plain, level="community")
@@ -359,9 +359,8 @@ def test_2030_goal_adds_its_gap_columns_at_the_end_of_the_kpi_export(
     streets = reads.kpi(db, version, "street")
     assert (streets["coverage_gap_2030"] >= 0).all()
     monkeypatch.setenv("KUOMIAN_DB", str(db))
-    at = AppTest.from_file(str(Path(__file__).parent.parent / "app.py"), default_timeout=60)
-    at.session_state["login_role"] = "leader"
-    at.run()
+    add_accounts(db)
+    at = login(ACCOUNTS["leader"][0])
     at.switch_page("pages/overview.py").run()
     at.radio(key="overview_goal_year").set_value(2030).run()
     assert not at.exception, [e.message for e in at.exception]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from batchgen import make_batch
 from streamlit.testing.v1 import AppTest
+from test_app import ACCOUNTS, _navigation_as_served, add_accounts, login  # noqa: F401
 from tinyregion import person_id, write_batches
 
 from analytics import store
@@ -253,14 +254,12 @@ def _batches_table(at: AppTest):
 
 
 def test_the_import_page_rolls_a_batch_back_after_confirmation(
-    folders: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    folders: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cheap_hashes: None
 ) -> None:
     db = _db(tmp_path, "db", folders)
     monkeypatch.setenv("KUOMIAN_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["login_role"] = "bureau"
-    at.session_state["login_user"] = "王科长"
-    at.run()
+    add_accounts(db)
+    at = login(ACCOUNTS["bureau"][0])
     at.switch_page("pages/data_import.py").run()
     assert not at.exception
     table = _batches_table(at)
@@ -276,5 +275,5 @@ def test_the_import_page_rolls_a_batch_back_after_confirmation(
     assert any("已回滚批次 2025-09-30" in s.value for s in at.success), [e.value for e in at.error]
     assert list(_batches_table(at)["批次"]) == ["2025-03-31", "2025-06-30"]
     assert store.app_rows(db, f'SELECT "user", role, action, what {rollbacks}') == [
-        ("王科长", "bureau", "import", "batches remove 2025-09-30")
+        (ACCOUNTS["bureau"][0], "bureau", "import", "batches remove 2025-09-30")
     ]

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_app import PAGES, app, goto, ok
+from test_app import ROLE_PAGES, _navigation_as_served, add_accounts, app, goto, ok  # noqa: F401
 from tinyregion import DATES, write_batches
 
 from analytics import published, reads, writes
@@ -54,13 +54,16 @@ def exports(db: Path, out: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def first_quarter_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def first_quarter_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cheap_hashes: None
+) -> Path:
     """The tiny region's first quarter built, its second imported but not built."""
     first, second = write_batches(tmp_path / "batches")
     db = tmp_path / "serve.duckdb"
     import_batches([first], db=db)
     build_registry(db)
     import_batches([second], db=db)
+    add_accounts(db)
     monkeypatch.setenv("KUOMIAN_DB", str(db))
     return db
 
@@ -89,7 +92,7 @@ def test_pages_visits_and_exports_work_during_a_build(
         # The build holds the import store read-write and the writers' lock now.
         assert reads.status(db).current_as_of == DATES[0]
         at = ok(app("bureau"))
-        for page in PAGES:
+        for page in ROLE_PAGES["bureau"]:
             goto(at, page)
         during = exports(db, tmp_path / "during")
         assert during == before
@@ -122,7 +125,7 @@ def test_pages_visits_and_exports_work_during_a_build(
     assert after["imports"] == before["imports"]  # the import had published its accounting
     assert after["kpi"] != before["kpi"] and after["targets"] != before["targets"]
     at = ok(app("bureau"))
-    for page in PAGES:
+    for page in ROLE_PAGES["bureau"]:
         goto(at, page)
     # The visit recorded during the build was not lost: the new registry shows it.
     card = reads.person_card(db, status.current_version, Scope.bureau(), who)
