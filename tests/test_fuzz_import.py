@@ -760,15 +760,16 @@ def _stored_accounting(db: Path, base_seq: int) -> list[tuple[int, ...]]:
 # ------------------------------------------------------------------ new defects
 
 
-@pytest.mark.xfail(strict=True, reason="defect found by fuzzing: empty zip -> FileNotFoundError")
 def test_an_empty_zip_is_rejected(template, tmp_path):
     archive = tmp_path / "2025-06-30.zip"
     zipfile.ZipFile(archive, "w").close()
     with example_dir(tmp_path) as d:
-        assert isinstance(import_checked([archive], template, d), ImportRejected)
+        outcome = import_checked([archive], template, d)
+    assert isinstance(outcome, ImportRejected)
+    assert one_line(outcome) and "批次 2025-06-30 文件 2025-06-30.zip" in str(outcome)
+    assert "empty batch" in str(outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="defect found by fuzzing: UnicodeDecodeError")
 def test_a_zip_member_with_a_broken_name_is_rejected(template, tmp_path):
     archive = tmp_path / "2025-06-30.zip"
     fg.write_zip(archive, [fg.ZipMember(n, b) for n, b in _good_files().items()])
@@ -776,21 +777,33 @@ def test_a_zip_member_with_a_broken_name_is_rejected(template, tmp_path):
     raw[30] ^= 0xFF  # the first byte of the first member's name in its local header
     archive.write_bytes(bytes(raw))
     with example_dir(tmp_path) as d:
-        assert isinstance(import_checked([archive], template, d), ImportRejected)
+        outcome = import_checked([archive], template, d)
+    assert isinstance(outcome, ImportRejected)
+    assert one_line(outcome) and "2025-06-30.zip" in str(outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="defect found by fuzzing: UnicodeDecodeError")
-@pytest.mark.parametrize("body", [b"\xe7", "身份证号,姓名\n".encode("gbk")])
-def test_a_bom_before_text_that_is_not_utf8_is_rejected(body, template, tmp_path):
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        (b"\xe7", 1),
+        ("身份证号,姓名\n".encode("gbk"), 1),
+        (f"身份证号,姓名\n{make_id(1)},张1\n".encode() + "张2".encode("gbk"), 3),
+    ],
+)
+def test_a_bom_before_text_that_is_not_utf8_is_rejected(body, line, template, tmp_path):
+    """A UTF-8 byte order mark before bytes that are not UTF-8 is a damaged or spliced
+    file: refused at the line of the first such byte, never guessed as GB18030."""
     folder = tmp_path / "bom"
     folder.mkdir()
     fg.write_manifest(folder)
     (folder / "低保.csv").write_bytes(fg.BOM + body)
     with example_dir(tmp_path) as d:
-        assert isinstance(import_checked([folder], template, d), ImportRejected)
+        outcome = import_checked([folder], template, d)
+    assert isinstance(outcome, ImportRejected)
+    assert one_line(outcome) and f"批次 bom 文件 低保.csv 第 {line} 行" in str(outcome)
+    assert "UTF-8" in str(outcome)
 
 
-@pytest.mark.skip(reason="defect found by fuzzing: a 16 KB CSV 16384 columns wide takes >2 GB")
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_a_very_wide_table_is_refused_or_read_in_bounded_memory(fmt, template, tmp_path):
     folder = tmp_path / "wide"
@@ -807,3 +820,48 @@ def test_a_very_wide_table_is_refused_or_read_in_bounded_memory(fmt, template, t
     shutil.copyfile(template.path, db)
     got = run_in_child(folder, db)
     assert got["peak"] < MAX_PEAK_BYTES and got["seconds"] < 30, got
+    # Refused at the [limits] max_columns bound, naming batch, file, row and width.
+    place, width = ("第 2 行", 16_386) if fmt == "csv" else ("第 3 行", 16_384)
+    outcome = got["outcome"]
+    assert isinstance(outcome, str) and "\n" not in outcome, outcome
+    assert f"批次 wide 文件 低保.{fmt} {place}" in outcome, outcome
+    assert f"{width} 列 (columns)" in outcome and "max_columns" in outcome, outcome
+    assert digest(db) == template.digest
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_table_as_wide_as_the_limit_is_read(quoted, template, tmp_path):
+    """Trailing empty cells count, up to [limits] max_columns (512) and no further, on
+    DuckDB's reader (no quotes) and on the csv module's (a quoted cell)."""
+    from analytics.config import Limits
+
+    limit = Limits().max_columns
+    name = '"张1"' if quoted else "张1"
+    for width, rejected in ((limit, False), (limit + 1, True)):
+        folder = tmp_path / f"w{width}{quoted}"
+        folder.mkdir()
+        fg.write_manifest(folder)
+        text = f"身份证号,姓名\n{make_id(1)},{name}" + "," * (width - 2) + "\n"
+        (folder / "低保.csv").write_text(text, encoding="utf-8")
+        with example_dir(tmp_path) as d:
+            outcome = import_checked([folder], template, d)
+        assert isinstance(outcome, ImportRejected) == rejected, (width, outcome)
+        if rejected:
+            assert "第 2 行" in str(outcome) and f"{width} 列" in str(outcome)
+        else:
+            assert [(f.read, f.accepted) for f in outcome[0].files] == [(1, 1)]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5", "true", '"512"'])
+def test_max_columns_must_be_a_whole_number_above_zero(value, tmp_path):
+    from analytics.config import ConfigError, load_config
+
+    path = tmp_path / "kuomian.toml"
+    path.write_text(f"[limits]\nmax_columns = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="limits.max_columns"):
+        load_config(path)
+
+
+def one_line(exc: ImportRejected) -> bool:
+    """A rejection is one line (the command line prints it as the reason)."""
+    return bool(str(exc).strip()) and "\n" not in str(exc)

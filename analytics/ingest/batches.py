@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from analytics.ingest.records import ImportRejected
+from analytics.ingest.records import ImportRejected, where
 from analytics.readers import TABULAR
 from analytics.textnorm import clean, parse_date
 
@@ -224,7 +224,20 @@ def _unzip(path: Path, target: Path, max_bytes: int) -> None:
                     f"{max_bytes} allowed)",
                     file=path.name,
                 )
-            z.extractall(target, members)
+            for info in members:
+                try:
+                    z.extract(info, target)
+                except UnicodeDecodeError as exc:
+                    # Flagged as UTF-8 in the directory, not UTF-8 in the member's own
+                    # header: zipfile compares the two names, and the archive is damaged.
+                    raise ImportRejected(
+                        f"{where(path.stem, path.name)}: 不是有效的 zip 文件 (bad zip): "
+                        f"成员 {info.filename} 的本地文件头中的文件名不是有效的 UTF-8 "
+                        f"(the name in the local header of member {info.filename} is not "
+                        "valid UTF-8)",
+                        file=path.name,
+                        batch=path.stem,
+                    ) from exc
     except zipfile.BadZipFile as exc:
         raise ImportRejected(
             f"{path.name}: 不是有效的 zip 文件 (bad zip): {exc}", file=path.name
@@ -240,7 +253,19 @@ def expand_batches(paths: Iterable[Path], workdir: Path, max_unzipped: int) -> l
         if p.is_file() and p.suffix.lower() == ".zip":
             target = workdir / p.stem
             _unzip(p, target, max_unzipped)
-            inner = [d for d in target.iterdir() if not d.name.startswith((".", "__"))]
+            # zipfile makes the folder only to put a member in it.
+            inner = [
+                d
+                for d in (target.iterdir() if target.is_dir() else ())
+                if not d.name.startswith((".", "__"))
+            ]
+            if not inner:
+                raise ImportRejected(
+                    f"{where(p.stem, p.name)}: 压缩包中没有文件，是空批次，未导入 (the zip holds "
+                    "no files: an empty batch)",
+                    file=p.name,
+                    batch=p.stem,
+                )
             if len(inner) == 1 and inner[0].is_dir():
                 target = inner[0]
             out.extend(
