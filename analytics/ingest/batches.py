@@ -7,6 +7,9 @@ could point outside the batch, never end, or never stop giving bytes
 So is a zip inside a batch: it is not expanded (a zip of zips could expand
 without end), and ignoring it would drop the files the department meant to send.
 A batch dated after today is refused too: it would become "the newest" date.
+A zip that holds no file (empty, or folders only) is an empty batch, refused;
+so is one whose members' names in their own headers are not what its directory
+says (a damaged archive).
 """
 
 from __future__ import annotations
@@ -253,19 +256,14 @@ def expand_batches(paths: Iterable[Path], workdir: Path, max_unzipped: int) -> l
         if p.is_file() and p.suffix.lower() == ".zip":
             target = workdir / p.stem
             _unzip(p, target, max_unzipped)
-            # zipfile makes the folder only to put a member in it.
-            inner = [
-                d
-                for d in (target.iterdir() if target.is_dir() else ())
-                if not d.name.startswith((".", "__"))
-            ]
-            if not inner:
+            if not _holds_files(target):
                 raise ImportRejected(
                     f"{where(p.stem, p.name)}: 压缩包中没有文件，是空批次，未导入 (the zip holds "
-                    "no files: an empty batch)",
+                    "no files, only folders if any: an empty batch)",
                     file=p.name,
                     batch=p.stem,
                 )
+            inner = [d for d in target.iterdir() if not d.name.startswith((".", "__"))]
             if len(inner) == 1 and inner[0].is_dir():
                 target = inner[0]
             out.extend(
@@ -285,6 +283,18 @@ def expand_batches(paths: Iterable[Path], workdir: Path, max_unzipped: int) -> l
         else:
             out.append(p)
     return out
+
+
+def _holds_files(target: Path) -> bool:
+    """Whether an unzipped tree holds a file that is not hidden or macOS litter (zipfile
+    makes ``target`` only to put a member in it: an empty zip leaves none)."""
+    if not target.is_dir():
+        return False
+    return any(
+        f.is_file()
+        and not any(part.startswith((".", "__")) for part in f.relative_to(target).parts)
+        for f in target.rglob("*")
+    )
 
 
 def _has_data(folder: Path) -> bool:
