@@ -971,12 +971,13 @@ def test_a_very_wide_table_is_refused_or_read_in_bounded_memory(fmt, template, t
 
 
 @pytest.mark.parametrize("quoted", [False, True])
-def test_a_table_as_wide_as_the_limit_is_read(quoted, template, tmp_path):
-    """Trailing empty cells count, up to [limits] max_columns (512) and no further, on
-    DuckDB's reader (no quotes) and on the csv module's (a quoted cell)."""
-    from analytics.config import Limits
-
-    limit = Limits().max_columns
+def test_a_table_as_wide_as_the_limit_is_read(quoted, template, tmp_path, monkeypatch):
+    """Trailing empty cells count, up to the configured [limits] max_columns and no
+    further, on DuckDB's reader (no quotes) and on the csv module's (a quoted cell)."""
+    limit = 40
+    config = tmp_path / "kuomian.toml"
+    config.write_text(f"[limits]\nmax_columns = {limit}\n", encoding="utf-8")
+    monkeypatch.setenv("KUOMIAN_CONFIG", str(config))
     name = '"张1"' if quoted else "张1"
     for width, rejected in ((limit, False), (limit + 1, True)):
         folder = tmp_path / f"w{width}{quoted}"
