@@ -473,7 +473,7 @@ def _data_line(body: str) -> bool:
     )
 
 
-@fuzz(10)
+@fuzz(6)
 @given(data=st.data())
 def test_a_stray_quote_costs_at_most_its_own_line(data, demo_files, demo_template, work):
     """Below the header, a quote that opens a cell and never closes makes its line one
