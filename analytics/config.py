@@ -6,7 +6,8 @@ overrides any of its keys. Every file is checked against the layout below
 before it is merged: a key the layout does not have (a typo such as
 ``income_treshold``) is a :class:`ConfigError` naming the key and the file.
 Goals may be given for any number of years (``[goals.YYYY]``). ``[limits]``
-bounds what one import may cost (zip size, time per file, worksheet size, memory).
+bounds what one import may cost (zip size, time per file, worksheet size, columns,
+memory).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ LIMIT_KEYS = frozenset(
         "file_read_seconds",
         "max_sheet_cells",
         "max_sheet_xml_bytes",
+        "max_columns",
         "memory_limit",
     }
 )
@@ -87,6 +89,10 @@ class Limits:
     file_read_seconds: float = 600.0  # reading one file (or worksheet) into the database
     max_sheet_cells: int = 60_000_000  # rows × columns a worksheet's used range may span
     max_sheet_xml_bytes: int = 4 * 1024**3  # a worksheet's XML, uncompressed
+    # Cells in one row of a table (a CSV record, a worksheet's used width). The widest
+    # kind of the contract has 15 fields; every column is loaded as one text column, and
+    # thousands of them exhaust DuckDB's memory on a file of a few kilobytes.
+    max_columns: int = 512
     memory_limit: str = "2GB"  # DuckDB spills to disk above this during an import
 
 
@@ -177,6 +183,7 @@ def _limits(raw: dict[str, Any]) -> Limits:
         file_read_seconds=_positive(raw, "file_read_seconds", float),
         max_sheet_cells=_positive(raw, "max_sheet_cells", int),
         max_sheet_xml_bytes=_positive(raw, "max_sheet_xml_bytes", int),
+        max_columns=_positive(raw, "max_columns", int),
         memory_limit=memory.strip(),
     )
 

@@ -48,7 +48,19 @@ def _decode(data: bytes) -> tuple[str, str]:
             row=data.count(b"\n", 0, nul) + 1,
         )
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+        # The byte order mark says UTF-8. Bytes after it that are not UTF-8 are a damaged
+        # or spliced file (GBK text behind a BOM an editor added, a cut in the middle of a
+        # character): reading them as GB18030 would guess, and a wrong guess would put
+        # garbled names and IDs into the registry, so the file is refused at the line.
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(
+                "以 UTF-8 BOM 开头，但内容不是有效的 UTF-8 文本 (starts with a UTF-8 byte "
+                "order mark but is not valid UTF-8 text); 请另存为 UTF-8 或 GBK (save it "
+                "again as UTF-8 or GBK)",
+                row=data.count(b"\n", 0, exc.start + 3) + 1,
+            ) from exc
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding), encoding
@@ -119,21 +131,39 @@ def delimiter_of(text: str) -> str:
         return ","
 
 
-def parse_csv(text: str, delimiter: str, encoding: str) -> Sheet:
+def too_wide(columns: int, limit: int, row: int = 0) -> UnreadableFile:
+    """The error for a table wider than ``[limits] max_columns``."""
+    return UnreadableFile(
+        f"列数过多 (too many columns): {columns} 列 (columns), 超过 [limits] max_columns "
+        f"允许的 {limit} 列 (more than the {limit} allowed)",
+        row=row,
+    )
+
+
+def parse_csv(text: str, delimiter: str, encoding: str, max_columns: int = 0) -> Sheet:
     """Rows of a decoded CSV text, each numbered by the line its record starts on.
 
     A malformed record (see :func:`_records`) is one row, the line it starts on, marked
-    in ``malformed``; the lines after it are read again as records of their own."""
+    in ``malformed``; the lines after it are read again as records of their own. A
+    record of more than ``max_columns`` cells (when given) stops the reading with
+    :func:`too_wide`, before the rows are built up."""
     if '"' not in text:
         # No quoting, so every record is one line: its number is its position.
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows: list[tuple[int, list[str]]] = []
         try:
-            return Sheet(list(enumerate(reader, start=1)), encoding=encoding)
+            for line, cells in enumerate(reader, start=1):
+                if max_columns and len(cells) > max_columns:
+                    raise too_wide(len(cells), max_columns, line)
+                rows.append((line, cells))
+            return Sheet(rows, encoding=encoding)
         except csv.Error:
             pass  # a line past the field size limit: a malformed record, below
-    rows: list[tuple[int, list[str]]] = []
+    rows = []
     malformed: set[int] = set()
     for line, cells, bad in _records(text, delimiter):
+        if max_columns and len(cells) > max_columns:
+            raise too_wide(len(cells), max_columns, line)
         if bad:
             malformed.add(len(rows))
         rows.append((line, cells))

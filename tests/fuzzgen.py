@@ -72,6 +72,11 @@ def accepted_headers(f: Field) -> list[str]:
     return list(dict.fromkeys((*f.headers, f.name)))
 
 
+def header_cells(kind: Kind) -> set[str]:
+    """Every header cell the contract accepts for some field of ``kind``."""
+    return {h for f in kind.fields for h in accepted_headers(f)}
+
+
 def person_id(u: int, area: str = REGION) -> str:
     """A valid 18-digit ID, different for every ``u`` (birth date and sequence)."""
     birth = dt.date(1950, 1, 1) + dt.timedelta(days=u // 500)
@@ -201,6 +206,7 @@ class Table:
     rows: list[list[str]]
     fates: list[str]  # accepted | duplicate | problem
     columns: dict[str, int]  # field name -> column index in header
+    bare_header: list[str] = field(default_factory=list)  # without padding or "*"
 
 
 @dataclass
@@ -223,6 +229,8 @@ class TableFile:
     sheet_named: bool = False
     extra_sheet_first: bool = False
     names_two_kinds: bool = False
+    other_kind: Kind | None = field(default=None, repr=False)  # the second kind named
+    bare_header: list[str] = field(default_factory=list, repr=False)
     # Filled in by the writers: the row numbers (as Excel shows them) of each fate.
     row_numbers: dict[str, list[int]] = field(default_factory=dict)
 
@@ -239,13 +247,15 @@ def tables(draw, kind: Kind, first_u: int, as_of: dt.date = AS_OF, max_rows: int
     present = required + [f for f in optional if draw(st.booleans())]
     extras = draw(st.lists(st.sampled_from(EXTRA_HEADERS), max_size=2, unique=True))
     order = draw(st.permutations(present + extras))
-    header, columns = [], {}
+    header, columns, bare = [], {}, []
     for i, col in enumerate(order):
         if isinstance(col, str):
             header.append(col)
+            bare.append(col)
             continue
         columns[col.name] = i
         h = draw(st.sampled_from(accepted_headers(col)))
+        bare.append(h)
         header.append(draw(st.sampled_from(PADDING)) + h + draw(st.sampled_from(["", "", "*"])))
     fields = {f.name: f for f in present}
 
@@ -314,15 +324,38 @@ def tables(draw, kind: Kind, first_u: int, as_of: dt.date = AS_OF, max_rows: int
                     copy[j] = copy[j].strip(" \t\u3000") + "乙"
             rows.append(copy)
             fates.append("duplicate" if what == "dup" else "problem")
-    return Table(kind, header, rows, fates, columns)
+    return Table(kind, header, rows, fates, columns, bare)
 
 
-def file_stem(kind: Kind, draw, two_kinds: bool) -> str:
+def file_stem(kind: Kind, draw, other: Kind | None) -> str:
+    """A file name stem naming ``kind`` (and ``other`` after it, when given)."""
     stem = draw(st.sampled_from([kind.label, kind.name]))
-    if two_kinds:
-        other = draw(st.sampled_from([k for k in KINDS.values() if k.name != kind.name]))
+    if other is not None:
         stem = stem + "_" + other.label
     return draw(st.sampled_from(DECORATIONS)) + stem
+
+
+def fields_named(bare_header: list[str], kind: Kind) -> set[str]:
+    """The fields of ``kind`` that header cells name, by the contract's synonyms."""
+    return {f.name for f in kind.fields for h in bare_header if h in accepted_headers(f)}
+
+
+def kind_by_headers(f: TableFile) -> str:
+    """How the importer must tell the kind of ``f`` (contract: the kind is found from the
+    name, else from the headers; a file whose kind cannot be told is refused naming the
+    kinds it could be): ``own``, or ``ambiguous`` when its name names two kinds and the
+    headers fit the second as well as its own (the kind its required columns fit, with
+    the most columns, wins). A worksheet named after its kind is decided by that name."""
+    if f.other_kind is None or (f.fmt == "xlsx" and f.sheet_named):
+        return "own"
+    other = fields_named(f.bare_header, f.other_kind)
+    if any(x.name not in other for x in f.other_kind.fields if x.required):
+        return "own"
+    own = fields_named(f.bare_header, f.kind)
+    # The other kind names no column the own kind does not (no extra header names a
+    # field), so it can tie with the own kind but never beat it.
+    assert len(other) <= len(own), (f.name, other, own)
+    return "ambiguous" if len(other) == len(own) else "own"
 
 
 CSV_ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
@@ -335,9 +368,12 @@ def table_files(draw, kind: Kind, first_u: int, as_of: dt.date = AS_OF) -> list[
     parts = draw(st.sampled_from([1, 1, 2])) if len(table.rows) > 1 else 1
     cut = draw(st.integers(0, len(table.rows))) if parts == 2 else len(table.rows)
     slices = [(0, cut), (cut, len(table.rows))][:parts]
-    two = draw(st.integers(0, 19)) == 0
+    two = draw(st.integers(0, 9)) == 0
+    other = (
+        draw(st.sampled_from([k for k in KINDS.values() if k.name != kind.name])) if two else None
+    )
     # One stem for both parts, so that name order is row order.
-    stem = file_stem(kind, draw, two)
+    stem = file_stem(kind, draw, other)
     out = []
     for p, (lo, hi) in enumerate(slices):
         fmt = draw(st.sampled_from(["csv", "csv", "xlsx"]))
@@ -351,6 +387,8 @@ def table_files(draw, kind: Kind, first_u: int, as_of: dt.date = AS_OF) -> list[
             rows=rows,
             fates=table.fates[lo:hi],
             names_two_kinds=two,
+            other_kind=other,
+            bare_header=table.bare_header,
             titles=draw(st.lists(st.sampled_from(TITLES), max_size=2)),
             blank_before_header=draw(st.integers(0, 2)),
             blank_between={
@@ -476,6 +514,35 @@ def reencode(data: bytes, encoding: str) -> bytes:
     return text.encode(encoding, errors="replace")
 
 
+def text_encoding(data: bytes) -> str:
+    """The encoding a demo CSV is written in, to write a mutation of its text back."""
+    if data.startswith(BOM):
+        return "utf-8-sig"
+    return "utf-8" if is_utf8(data) else "gb18030"
+
+
+def with_quote(data: bytes, line: int, at: int, closed: bool) -> bytes:
+    """A CSV with a double quote put before character ``at`` of line ``line`` (0-based,
+    lines split at LF), and another at that line's end when ``closed``."""
+    lines = decoded(data).split("\n")
+    body = lines[line].rstrip("\r")
+    eol = lines[line][len(body) :]
+    lines[line] = body[:at] + '"' + body[at:] + ('"' if closed else "") + eol
+    return "\n".join(lines).encode(text_encoding(data))
+
+
+def leaves_quote_open(body: str, at: int, closed: bool) -> bool:
+    """Whether :func:`with_quote` on a line ``body`` (comma-separated, no quote of its
+    own) opens a quoted cell that nothing closes: a quote opens a cell only at the
+    cell's start (elsewhere it is text, RFC 4180 readers and Excel alike)."""
+    starts = {0} | {k + 1 for k, ch in enumerate(body) if ch == ","}
+    if at in starts:
+        return not closed  # the second quote, at the line's end, would close it
+    # The first quote is text; the second opens a last, empty cell when the line ends
+    # with a comma.
+    return closed and body.endswith(",") and at < len(body)
+
+
 def csv_rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(decoded(data), newline="")))
 
@@ -557,13 +624,18 @@ class ZipMember:
 def write_zip(path: Path, members: list[ZipMember], method: int = zipfile.ZIP_DEFLATED) -> Path:
     """A zip of ``members`` in order (duplicates kept). A bytes name is stored as
     written, without the UTF-8 flag, as Windows' built-in zip does with GBK."""
+    # zipfile writes any non-ASCII name as UTF-8 with the flag set, so a bytes name is
+    # written as an ASCII stand-in of the same length, replaced in the finished archive
+    # (local header and central directory; no checksum covers a name).
+    stand_ins: dict[bytes, bytes] = {}
     with zipfile.ZipFile(path, "w", method) as z, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # duplicate names are the point
-        for m in members:
+        for i, m in enumerate(members):
             if isinstance(m.name, bytes):
-                # zipfile decodes a name without the UTF-8 flag as cp437; encoding it back
-                # gives the same bytes on disk.
-                name = m.name.decode("cp437")
+                assert len(m.name) >= 8, m.name
+                stand_in = f"~{i:05d}~".encode().ljust(len(m.name), b"~")
+                stand_ins[stand_in] = m.name
+                name = stand_in.decode()
             else:
                 name = m.name
             if m.is_dir:
@@ -574,19 +646,14 @@ def write_zip(path: Path, members: list[ZipMember], method: int = zipfile.ZIP_DE
                 info = zipfile.ZipInfo(name, date_time=(2025, 6, 30, 0, 0, 0))
                 info.compress_type = method
                 info.external_attr = 0o644 << 16
-                if isinstance(m.name, bytes):
-                    info.flag_bits &= ~0x800
                 z.writestr(info, m.data)
+    if stand_ins:
+        raw = path.read_bytes()
+        for stand_in, name in stand_ins.items():
+            assert raw.count(stand_in) == 2, stand_in  # local header and directory
+            raw = raw.replace(stand_in, name)
+        path.write_bytes(raw)
     return path
-
-
-def local_name_spans(raw: bytes) -> list[tuple[int, int]]:
-    """Byte ranges of the member names in a zip's local headers."""
-    with zipfile.ZipFile(io.BytesIO(raw)) as z:
-        return [
-            (i.header_offset + 30, i.header_offset + 30 + len(i.orig_filename.encode()) + 4)
-            for i in z.infolist()
-        ]
 
 
 def zip_bytes(members: list[ZipMember]) -> bytes:

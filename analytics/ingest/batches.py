@@ -7,6 +7,9 @@ could point outside the batch, never end, or never stop giving bytes
 So is a zip inside a batch: it is not expanded (a zip of zips could expand
 without end), and ignoring it would drop the files the department meant to send.
 A batch dated after today is refused too: it would become "the newest" date.
+A zip that holds no file (empty, or folders only) is an empty batch, refused;
+so is one whose members' names in their own headers are not what its directory
+says (a damaged archive).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from analytics.ingest.records import ImportRejected
+from analytics.ingest.records import ImportRejected, where
 from analytics.readers import TABULAR
 from analytics.textnorm import clean, parse_date
 
@@ -224,7 +227,20 @@ def _unzip(path: Path, target: Path, max_bytes: int) -> None:
                     f"{max_bytes} allowed)",
                     file=path.name,
                 )
-            z.extractall(target, members)
+            for info in members:
+                try:
+                    z.extract(info, target)
+                except UnicodeDecodeError as exc:
+                    # Flagged as UTF-8 in the directory, not UTF-8 in the member's own
+                    # header: zipfile compares the two names, and the archive is damaged.
+                    raise ImportRejected(
+                        f"{where(path.stem, path.name)}: 不是有效的 zip 文件 (bad zip): "
+                        f"成员 {info.filename} 的本地文件头中的文件名不是有效的 UTF-8 "
+                        f"(the name in the local header of member {info.filename} is not "
+                        "valid UTF-8)",
+                        file=path.name,
+                        batch=path.stem,
+                    ) from exc
     except zipfile.BadZipFile as exc:
         raise ImportRejected(
             f"{path.name}: 不是有效的 zip 文件 (bad zip): {exc}", file=path.name
@@ -240,6 +256,13 @@ def expand_batches(paths: Iterable[Path], workdir: Path, max_unzipped: int) -> l
         if p.is_file() and p.suffix.lower() == ".zip":
             target = workdir / p.stem
             _unzip(p, target, max_unzipped)
+            if not _holds_files(target):
+                raise ImportRejected(
+                    f"{where(p.stem, p.name)}: 压缩包中没有文件，是空批次，未导入 (the zip holds "
+                    "no files, only folders if any: an empty batch)",
+                    file=p.name,
+                    batch=p.stem,
+                )
             inner = [d for d in target.iterdir() if not d.name.startswith((".", "__"))]
             if len(inner) == 1 and inner[0].is_dir():
                 target = inner[0]
@@ -260,6 +283,18 @@ def expand_batches(paths: Iterable[Path], workdir: Path, max_unzipped: int) -> l
         else:
             out.append(p)
     return out
+
+
+def _holds_files(target: Path) -> bool:
+    """Whether an unzipped tree holds a file that is not hidden or macOS litter (zipfile
+    makes ``target`` only to put a member in it: an empty zip leaves none)."""
+    if not target.is_dir():
+        return False
+    return any(
+        f.is_file()
+        and not any(part.startswith((".", "__")) for part in f.relative_to(target).parts)
+        for f in target.rglob("*")
+    )
 
 
 def _has_data(folder: Path) -> bool:

@@ -10,6 +10,11 @@ Python's csv module, which numbers each record by the line it starts on; a
 record that is not well formed (a quote that never closes) is one row marked
 ``malformed``, and the lines after it are read as usual. Worksheets are read
 with calamine after :mod:`analytics.ingest.xlsxguard` has bounded their size.
+
+Every column of a table becomes a column of its temporary table, so a table
+wider than ``[limits] max_columns`` is refused before it is loaded: a CSV line of
+sixteen thousand commas is 16 KB, and as many columns take more than DuckDB's
+memory limit.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from analytics.readers import (
     delimiter_of,
     parse_csv,
     read_sheet,
+    too_wide,
     transcode_to_utf8,
     utf16_codec,
     workbook_sheets,
@@ -111,8 +117,14 @@ def _load_csv_native(
     encoding: str,
     delimiter: str,
     workdir: Path,
+    max_columns: int,
 ) -> int:
-    width = max(line.count(delimiter) for line in text.split("\n")) + 1
+    width = 0
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        cells = line.count(delimiter) + 1
+        if cells > max_columns:
+            raise too_wide(cells, max_columns, line_number)
+        width = max(width, cells)
     if encoding in ("utf-8", "utf-8-sig"):
         source = path
     else:
@@ -161,6 +173,7 @@ def _load_csv(
     seq: int,
     workdir: Path,
     batch: str,
+    max_columns: int,
 ) -> Table:
     """A CSV into a temporary table. UTF-16 (with its byte order mark) is first
     re-encoded to UTF-8 in a streaming pass, then read as a UTF-8 file is."""
@@ -175,9 +188,11 @@ def _load_csv(
         delimiter = delimiter_of(text)
         malformed = False
         if _native_ok(text):
-            width = _load_csv_native(con, raw, text_path, text, encoding, delimiter, workdir)
+            width = _load_csv_native(
+                con, raw, text_path, text, encoding, delimiter, workdir, max_columns
+            )
         else:
-            parsed = parse_csv(text, delimiter, encoding)
+            parsed = parse_csv(text, delimiter, encoding, max_columns)
             malformed = bool(parsed.malformed)
             width = _load_rows(con, raw, parsed)
             del parsed
@@ -203,9 +218,10 @@ def load_file(
     """The tables of one file of the batch ``batch``, each read into a temporary table:
     a CSV, or the sheets of a workbook named after a kind (else its first sheet)."""
     name = path.name
+    bounds = limits or Limits()
     try:
         if path.suffix.lower() == ".csv":
-            return [_load_csv(con, path, sources, seq, workdir, batch)]
+            return [_load_csv(con, path, sources, seq, workdir, batch, bounds.max_columns)]
         sheets = workbook_sheets(path)
         named_sheets = [(i, s, kinds_in_name(s, sources)) for i, s in enumerate(sheets)]
         named_sheets = [(i, s, k) for i, s, k in named_sheets if k]
@@ -216,9 +232,20 @@ def load_file(
             labels = [name if len(named_sheets) == 1 else f"{name}:{s}" for _, s, _ in named_sheets]
         tables = []
         for k, ((index, s, kinds), label) in enumerate(zip(named_sheets, labels, strict=True)):
-            bounds = limits or Limits()
-            check_sheet(path, index, bounds.max_sheet_cells, bounds.max_sheet_xml_bytes)
+            check_sheet(
+                path,
+                index,
+                bounds.max_sheet_cells,
+                bounds.max_sheet_xml_bytes,
+                bounds.max_columns,
+            )
             sheet = read_sheet(path, s)
+            # The guard counts the cells the XML names; the reader's width is the last word.
+            width = max((len(c) for _, c in sheet.rows), default=0)
+            if width > bounds.max_columns:
+                limit = bounds.max_columns
+                row = next((n for n, c in sheet.rows if any(c[limit:])), sheet.rows[0][0])
+                raise too_wide(width, limit, row)
             width = _load_rows(con, f"_ingest_raw_{seq + k}", sheet)
             tables.append(
                 _table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet, batch)
