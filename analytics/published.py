@@ -388,6 +388,13 @@ def pin(db: str | Path) -> int | None:
     return number
 
 
+def in_use(db: str | Path) -> int | None:
+    """The published version this run reads (pinned, else the one in use): a
+    cache key that changes with every import, rollback and build."""
+    pins = _PINNED.get() or {}
+    return pins.get(str(root(db).resolve())) or current_number(db)
+
+
 @contextmanager
 def reader(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
     """A read-only cursor on the published version in use (or the one pinned by

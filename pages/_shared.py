@@ -81,17 +81,17 @@ def boundaries(db: str, version: int, level: str, parent: str | None = None) -> 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def quality(db: str, version: int | None, scope: Scope) -> pd.DataFrame:
+def quality(db: str, published: int | None, scope: Scope) -> pd.DataFrame:
     return reads.quality(db, scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def problems(db: str, version: int | None, scope: Scope, as_of: dt.date | None) -> pd.DataFrame:
+def problems(db: str, published: int | None, scope: Scope, as_of: dt.date | None) -> pd.DataFrame:
     return reads.problems(db, scope, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def import_log(db: str, version: int | None, scope: Scope) -> pd.DataFrame:
+def import_log(db: str, published: int | None, scope: Scope) -> pd.DataFrame:
     return reads.import_log(db, scope)
 
 

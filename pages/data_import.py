@@ -190,7 +190,9 @@ version = ctx.version if ctx else None
 
 # ---------------------------------------------------------------- problem data
 st.subheader("问题数据")
-probs = ui.problems(db, version, scope, ctx.as_of if ctx else None)
+# Cached on the published version: an import shows at once, before any build.
+published = reads.in_use(db)
+probs = ui.problems(db, published, scope, ctx.as_of if ctx else None)
 if probs.empty:
     st.success("当前实名库所用数据中没有问题数据。")
 else:
@@ -229,7 +231,7 @@ else:
 
 # ---------------------------------------------------------------- quality over time
 st.subheader("各部门数据质量")
-qual = ui.quality(db, version, scope)
+qual = ui.quality(db, published, scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -267,7 +269,7 @@ if not qual.empty:
     )
 
 with st.expander("全部导入记录"):
-    log = ui.import_log(db, version, scope)
+    log = ui.import_log(db, published, scope)
     log = log.assign(kind=log["kind_label"]).drop(columns=["kind_label"])
     st.dataframe(log, hide_index=True, width="stretch")
 

@@ -17,7 +17,7 @@ where people are returned, the viewer's :class:`~analytics.access.Scope`:
 
 from __future__ import annotations
 
-from analytics.published import pin
+from analytics.published import in_use, pin
 from analytics.reads.labels import (
     EXCLUSIONS,
     GROUPS,
@@ -61,6 +61,7 @@ __all__ = [
     "filter_targets",
     "goals",
     "import_log",
+    "in_use",
     "kind_label",
     "kpi",
     "kpi_trend",
