@@ -2,7 +2,7 @@
 a writer works, and the writers' lock. The layout is ``docs/architecture.md``'s:
 
     kuomian.registry/                  beside the import store kuomian.duckdb
-      snapshots/<as_of>.v<n>.duckdb    one registry version's marts (reg_*)
+      snapshots/<as_of>.v<n>.<store>.duckdb  one registry version's marts (reg_*)
       catalog/<m>.duckdb               what is not per date: accounting, problems,
                                        boundaries, batches, the versions' records
       versions/<m>.json                a published version: its catalog and snapshots
@@ -28,6 +28,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -223,7 +224,15 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
     for sub in ("snapshots", "catalog", "versions"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     _remove_stray(base)
+    # The import store's identity names its snapshot files: a database deleted and
+    # made again at the same path (make run does) numbers its versions from 1
+    # again, and must never take the files of the one before for its own.
+    row = con.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+    store_id = row[0] if row else uuid.uuid4().hex[:12]
+    if not row:
+        con.execute("INSERT INTO meta VALUES ('store_id', ?)", [store_id])
     previous = current_number(db)
+    foreign = previous is not None and _store_of(db, previous) != store_id
     number = (previous or 0) + 1
     while (base / "versions" / f"{number}.json").exists():
         number += 1
@@ -234,7 +243,7 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
     )
     snapshots: dict[str, str] = {}
     for version, as_of in versions:
-        name = f"snapshots/{as_of.isoformat()}.v{int(version)}.duckdb"
+        name = f"snapshots/{as_of.isoformat()}.v{int(version)}.{store_id}.duckdb"
         if not (base / name).exists():
             _write_db(
                 con,
@@ -253,6 +262,7 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
     current = con.execute("SELECT value FROM meta WHERE key = 'current_version'").fetchone()
     record = {
         "number": number,
+        "store_id": store_id,
         "registry_version": int(current[0]) if current else None,
         "catalog": catalog,
         "snapshots": snapshots,
@@ -268,8 +278,16 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
         os.fsync(f.fileno())
     os.replace(tmp, base / "CURRENT")
     _fsync_dir(base)
-    _prune(base, number)
+    # The versions of another (deleted) import store go at once.
+    _prune(base, number, keep=1 if foreign else KEEP)
     return number
+
+
+def _store_of(db: str | Path, number: int) -> str | None:
+    try:
+        return manifest(db, number).get("store_id")
+    except (OSError, ValueError):
+        return None
 
 
 def _remove_stray(base: Path) -> None:
@@ -278,11 +296,11 @@ def _remove_stray(base: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _prune(base: Path, number: int) -> None:
-    """Delete versions older than the ``KEEP`` newest, with the files only they
+def _prune(base: Path, number: int, keep: int = KEEP) -> None:
+    """Delete versions older than the ``keep`` newest, with the files only they
     name (a reader that has one open keeps its handle)."""
     numbers = sorted(int(p.stem) for p in (base / "versions").glob("*.json"))
-    keep = [n for n in numbers if n <= number][-KEEP:]
+    keep = [n for n in numbers if n <= number][-keep:]
     named: set[str] = set()
     for n in keep:
         rec = json.loads((base / "versions" / f"{n}.json").read_text(encoding="utf-8"))
@@ -401,7 +419,8 @@ def reader(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
     :func:`pinned`); None when nothing has been published yet."""
     pins = _PINNED.get() or {}
     number = pins.get(str(root(db).resolve())) or current_number(db)
-    if number is None:
+    if number is None or not Path(db).exists():
+        # Nothing published, or the import store it belongs to is gone.
         yield None
         return
     try:

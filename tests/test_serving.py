@@ -161,3 +161,35 @@ def test_a_killed_build_leaves_the_published_registry_in_use(first_quarter_built
     # The lock died with the process: the next build runs and publishes.
     assert cli("build", "--db", db).returncode == 0
     assert reads.status(db).current_as_of == DATES[1]
+
+
+def test_a_database_made_again_at_the_same_path_never_reads_the_old_files(
+    first_quarter_built: Path, tmp_path: Path
+) -> None:
+    """make run deletes the database and imports again: the published versions of
+    the deleted one must not be read as the new one's (its versions count from 1
+    again, so the same file names would come up)."""
+    db = first_quarter_built
+    old = reads.kpi(db, reads.status(db).current_version, "city")
+    published.close_all()
+    db.unlink()
+    assert reads.status(db).exists is False
+    # The second quarter's files, dated as the first: version 1 of 2025-03-31 again,
+    # with other numbers (the tiny region's i % 6 == 5 people are insured in them).
+    second = write_batches(tmp_path / "again")[1]
+    again = tmp_path / "moved" / DATES[0].isoformat()
+    again.parent.mkdir()
+    second.rename(again)
+    manifest = again / "manifest.toml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace(str(DATES[1]), str(DATES[0])),
+        encoding="utf-8",
+    )
+    import_batches([again], db=db)
+    build_registry(db)
+    status = reads.status(db)
+    assert status.current_version == 1 and status.current_as_of == DATES[0]
+    new = reads.kpi(db, status.current_version, "city")
+    assert int(new["insured"].iloc[0]) > int(old["insured"].iloc[0])
+    files = list((published.root(db) / "snapshots").glob("*.duckdb"))
+    assert len(files) == 1  # the deleted store's snapshots are gone
