@@ -166,19 +166,22 @@ def coverage_map(
         bar.set_label(f"{label}（上限 100%）")
         if goal is not None and vmin <= goal <= 1.0:
             bar.ax.axhline(goal, color="#b2182b", linewidth=2)
-        handles = [Patch(facecolor=MISSING, edgecolor="#444444", hatch="//", label="无数据")]
+        handles = []
         if goal is not None:
-            handles.insert(
-                0,
-                Line2D(
-                    [], [], color="#b2182b", linewidth=2, label=goal_label or f"目标 {goal:.0%}"
-                ),
+            handles.append(
+                Line2D([], [], color="#b2182b", linewidth=2, label=goal_label or f"目标 {goal:.0%}")
             )
-        ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
+        if (~known).any():
+            handles.append(
+                Patch(facecolor=MISSING, edgecolor="#444444", hatch="//", label="无数据")
+            )
+        if handles:
+            # Below the map, so that it never covers an area.
+            fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.02, 0.07), fontsize=8)
         fig.suptitle(title, fontsize=14)
         fig.text(0.5, 0.04, date_line, ha="center", fontsize=9)
         fig.text(0.5, 0.015, source_line, ha="center", fontsize=8, color="#555555")
-        fig.subplots_adjust(bottom=0.1, top=0.9)
+        fig.subplots_adjust(bottom=0.16, top=0.9)
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, format="png", dpi=DPI, facecolor="white")
     return out

@@ -614,9 +614,13 @@ def rates_chart(data: ReportData, out: Path) -> Path:
     struct = [
         float(_rate(e, c) or 0) for e, c in zip(s["employee_contributors"], s["contributors"])
     ]
+    pairs = {
+        "coverage": list(zip(s["insured"], s["legal_population"], strict=True)),
+        "structure": list(zip(s["employee_contributors"], s["contributors"], strict=True)),
+    }
     colours = ["#b2182b", "#2166ac", "#4d9221", "#762a83"]
     with cjk_style():
-        fig = Figure(figsize=(9.0, 0.5 * len(names) + 2.6))
+        fig = Figure(figsize=(9.0, 0.5 * len(names) + 3.2))
         axes = fig.subplots(1, 2)
         for ax, values, label, attr in (
             (axes[0], cov, "参保率", "coverage"),
@@ -637,8 +641,18 @@ def rates_chart(data: ReportData, out: Path) -> Path:
             ax.invert_yaxis()
             ax.set_xlim(0, 1.0)
             ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+            texts = [percent(*pair) for pair in pairs[attr]]
+            for k, (v, t) in enumerate(zip(values, texts, strict=True)):
+                ax.text(
+                    v + 0.01 if v < 0.85 else v - 0.01,
+                    k,
+                    t,
+                    va="center",
+                    ha="left" if v < 0.85 else "right",
+                    fontsize=8,
+                )
             ax.set_title(label)
-            ax.legend(loc="lower right", fontsize=8)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
         fig.suptitle(f"{data.region_name}各街道参保率与结构比", fontsize=13)
         fig.text(
             0.5,
@@ -648,7 +662,7 @@ def rates_chart(data: ReportData, out: Path) -> Path:
             fontsize=8,
             color="#555555",
         )
-        fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+        fig.tight_layout(rect=(0, 0.05, 1, 0.95))
         fig.savefig(out, format="png", dpi=DPI, facecolor="white")
     return out
 
