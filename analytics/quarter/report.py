@@ -413,10 +413,13 @@ def street_summary(data: ReportData) -> list[str]:
         for n, ins, legal in zip(s["name"], s["insured"], s["legal_population"], strict=True)
         if legal and Fraction(int(ins), int(legal)) < Fraction(str(g.coverage))
     ]
+    empty = [n for n, legal in zip(s["name"], s["legal_population"], strict=True) if not legal]
     out.append(
         f"参保率已达到{g.year}年目标（{percent_of(Fraction(str(g.coverage)))}）的街道"
         f"{len(met)}个{('：' + _names(met)) if met else ''}；未达到的{len(below)}个"
-        f"{('：' + _names(below)) if below else ''}。"
+        f"{('：' + _names(below)) if below else ''}"
+        + (f"；无应参保人口、不计参保率的{len(empty)}个：{_names(empty)}" if empty else "")
+        + "。"
     )
     return out
 
