@@ -154,8 +154,8 @@ def coverage_map(
                 color="#111111",
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.7},
             )
+        # geopandas has set the aspect of degrees at this latitude (1 / cos φ).
         ax.set_axis_off()
-        ax.set_aspect("equal")
         bar = fig.colorbar(
             ScalarMappable(norm=norm, cmap=cmap),
             ax=ax,

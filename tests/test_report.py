@@ -303,3 +303,15 @@ def test_an_unbuilt_date_is_computed_without_a_build(region_db: Path, tmp_path: 
     assert "2025年9月30日" in [p.text for p in doc.paragraphs[:8]]
     # Same people as on 2025-06-30: the previous quarter's rates, unchanged.
     assert "持平" in _section_text(doc, 0)
+
+
+def test_the_cjk_font_comes_from_the_installed_wheel() -> None:
+    from matplotlib import font_manager
+
+    from geo.print_map import CJK_FAMILY, cjk_font_file, register_cjk_font
+
+    assert register_cjk_font() == CJK_FAMILY
+    path = cjk_font_file()
+    assert path.is_file() and "site-packages" in str(path)
+    faces = {e.name for e in font_manager.fontManager.ttflist if Path(e.fname) == path}
+    assert CJK_FAMILY in faces

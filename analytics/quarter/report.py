@@ -490,9 +490,9 @@ def issues(data: ReportData) -> list[str]:
     for m, label in MEASURE_LABEL.items():
         if behind[m]:
             items = [
-                f"{name}（完成{done:,}人/任务{task:,}人，完成率{percent(done, task)}）"
-                if task
-                else f"{name}（任务已完成但较基期倒退{-done:,}人）"
+                f"{name}（任务{task:,}人，较基期倒退{-done:,}人）"
+                if done < 0
+                else f"{name}（完成{done:,}人/任务{task:,}人，完成率{percent(done, task)}）"
                 for name, done, task in behind[m]
             ]
             out.append(
