@@ -180,6 +180,18 @@ def test_street_table_rates_are_the_kpi_exports_rounded_half_up(doc, kpi_rows) -
         assert row["应参保人口"] == f"{int(k['legal_population']):,}"
 
 
+def test_the_street_tables_are_in_section_two(doc) -> None:
+    section, where = None, []
+    for child in doc.element.body.iterchildren():
+        if child.tag == qn("w:p"):
+            text = "".join(t.text or "" for t in child.iter(qn("w:t")))
+            if text in SECTIONS:
+                section = text
+        elif child.tag == qn("w:tbl"):
+            where.append(section)
+    assert where == [SECTIONS[1], SECTIONS[1], SECTIONS[2]]
+
+
 def test_a_street_without_legal_population_shows_a_dash(doc, kpi_rows) -> None:
     assert kpi_rows[EMPTY_STREET]["legal_population"] == "0"
     assert kpi_rows[EMPTY_STREET]["coverage_rate"] == ""
@@ -189,7 +201,7 @@ def test_a_street_without_legal_population_shows_a_dash(doc, kpi_rows) -> None:
 
 
 def test_street_table_tasks_are_the_assessments(doc, region_db: Path) -> None:
-    rows = {r["街道"]: r for r in _table_rows(doc.tables[0])}
+    rows = {r["街道"]: r for r in _table_rows(doc.tables[1])}
     a = assessment(region_db, 2025, Q2)
     for r in a.itertuples(index=False):
         row = rows[r.name]
@@ -204,7 +216,7 @@ def test_ranking_praises_the_top_three(doc, region_db: Path) -> None:
     from analytics.quarter import street_ranking
 
     ranking = street_ranking(region_db, 2025, Q2)
-    rows = _table_rows(doc.tables[1])
+    rows = _table_rows(doc.tables[2])
     assert [r["街道"] for r in rows] == list(ranking["name"])
     assert [r["通报"] for r in rows] == ["表扬"] * 3  # three streets: all praised, none criticised
     text = _section_text(doc, 2)

@@ -78,6 +78,27 @@ GROUP_ACTIONS = {
     8: "强化执法扩面",
 }
 MEASURE_LABEL = {"coverage": "参保扩面", "structure": "结构比提升"}
+# Section 二's table as printed: two tables of :func:`street_table`'s columns.
+PRINTED_STREET_TABLES = {
+    "表1　各街道参保率与结构比": (
+        "街道",
+        "应参保人口",
+        "已参保",
+        "参保率",
+        "缴费人员",
+        "职工缴费人员",
+        "结构比",
+    ),
+    "表2　各街道年度任务完成情况": (
+        "街道",
+        "扩面任务",
+        "扩面完成",
+        "扩面完成率",
+        "结构比任务",
+        "结构比完成",
+        "结构比完成率",
+    ),
+}
 
 
 class ReportError(ValueError):
@@ -917,10 +938,20 @@ def _red_rule(doc) -> None:
     p.paragraph_format.space_after = Pt(12)
 
 
-def _table(doc, headers: list[str], rows: list[list[str]], size: float = 9) -> None:
+def _table(
+    doc, caption: str, headers: list[str], rows: list[list[str]], left: int = 1, size: float = 9
+) -> None:
+    """A captioned grid table; the first ``left`` columns are text (left-aligned),
+    the rest figures (right-aligned)."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
 
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.keep_with_next = True
+    title.paragraph_format.space_before = Pt(8)
+    _run(title, caption, HEADING_FONT, 12)
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -933,7 +964,7 @@ def _table(doc, headers: list[str], rows: list[list[str]], size: float = 9) -> N
         cells = table.add_row().cells
         for k, (cell, text) in enumerate(zip(cells, values, strict=True)):
             p = cell.paragraphs[0]
-            p.alignment = WD_ALIGN_PARAGRAPH.LEFT if k < 3 else WD_ALIGN_PARAGRAPH.RIGHT
+            p.alignment = WD_ALIGN_PARAGRAPH.LEFT if k < left else WD_ALIGN_PARAGRAPH.RIGHT
             _run(p, str(text), TABLE_FONT, size)
 
 
@@ -1025,8 +1056,11 @@ def write_docx(data: ReportData, out: Path, images: dict[str, Path | None]) -> N
     summary = street_summary(data)
     _paragraphs(doc, summary[:1])
     headers, printed, _ = street_table(data)
-    # The code column is for the workbook; the printed table names the street.
-    _table(doc, headers[1:], [row[1:] for row in printed], size=8)
+    # Printed as two tables that fit an A4 page (the workbook's sheet has every
+    # column, and the street code, in one).
+    for caption, columns in PRINTED_STREET_TABLES.items():
+        keep = [headers.index(c) for c in columns]
+        _table(doc, caption, list(columns), [[row[k] for k in keep] for row in printed])
     _paragraphs(doc, summary[1:])
     if images.get("chart") is not None:
         doc.add_picture(str(images["chart"]), width=Cm(15.5))
@@ -1037,7 +1071,13 @@ def write_docx(data: ReportData, out: Path, images: dict[str, Path | None]) -> N
     _paragraphs(doc, rs[:1])
     headers, printed, _ = ranking_table(data)
     keep = [k for k, h in enumerate(headers) if h != "街道代码"]
-    _table(doc, [headers[k] for k in keep], [[row[k] for k in keep] for row in printed])
+    _table(
+        doc,
+        f"表3　{data.quarter.label}各街道排名",
+        [headers[k] for k in keep],
+        [[row[k] for k in keep] for row in printed],
+        left=2,
+    )
     _paragraphs(doc, rs[1:])
 
     _heading(doc, SECTIONS[3])
