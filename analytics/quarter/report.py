@@ -145,8 +145,11 @@ def parse_quarter(text: str) -> Quarter:
 
 
 def cn_date(d: dt.date) -> str:
-    """>>> cn_date(dt.date(2025, 9, 30))
-    '2025年9月30日'"""
+    """A date as a notice writes it.
+
+    >>> cn_date(dt.date(2025, 9, 30))
+    '2025年9月30日'
+    """
     return f"{d.year}年{d.month}月{d.day}日"
 
 
