@@ -140,6 +140,24 @@ def cmd_plan(args: argparse.Namespace) -> None:
     print(f"{n} rows written to {args.out}", file=sys.stderr)
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    """The quarterly 通报 (.docx, and its tables as .xlsx): aggregates, audited."""
+    from analytics.quarter.report import write_report  # matplotlib loads for a report only
+
+    xlsx = Path(args.xlsx) if args.xlsx else None
+    info = write_report(args.db, args.quarter, Path(args.out), xlsx)
+    audit.record(
+        args.db,
+        audit.OPERATOR,
+        audit.OPERATOR_ROLE,
+        "export",
+        f"report quarter={args.quarter}",
+        rows=int(info["streets"]),
+        detail=f"out={args.out}" + (f" xlsx={args.xlsx}" if args.xlsx else ""),
+    )
+    print(f"report for {args.quarter} ({info['as_of']}) written to {args.out}", file=sys.stderr)
+
+
 def _export_what(args: argparse.Namespace, scope: Scope | None) -> str:
     """The audit log's ``what`` of an export: its name and filters."""
     parts = [args.what]
@@ -360,6 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--type", choices=["collection", "subsidised"], default=None, help="roster")
     e.add_argument("--community", default=None, help="roster: a 9-digit street or 12-digit code")
     e.set_defaults(func=cmd_export)
+
+    rp = sub.add_parser("report", help="the quarterly report (.docx, tables as .xlsx)")
+    rp.add_argument("--db", default=None)
+    rp.add_argument("--quarter", required=True, help="YYYYQn, e.g. 2025Q3")
+    rp.add_argument("--out", required=True)
+    rp.add_argument("--xlsx", default=None)
+    rp.set_defaults(func=cmd_report)
 
     pl = sub.add_parser("plan", help="what-if plan to the last goal year (CSV)")
     pl.add_argument("--db", default=None)

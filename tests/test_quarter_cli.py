@@ -92,3 +92,19 @@ def test_person_lists_follow_the_account(
     log = audit_rows(db)
     assert ("zhuangan", "export") in {(u, a) for u, a, _, _ in log}
     assert [n for u, a, _, n in log if u == "lingdao" and a == "export"] == [None, None]
+
+
+def test_report_writes_the_docx_and_its_workbook_and_is_audited(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import docx
+
+    out, xlsx = tmp_path / "通报.docx", tmp_path / "通报.xlsx"
+    args = ["report", "--db", db, "--quarter", "2025Q2", "--out", out, "--xlsx", xlsx]
+    assert run(capsys, *args)[0] == 0
+    text = "\n".join(p.text for p in docx.Document(out).paragraphs)
+    assert all(h in text for h in ("一、总体情况", "二、各街道完成情况", "三、排名情况"))
+    assert openpyxl.load_workbook(xlsx).sheetnames
+    assert [w for _, a, w, _ in audit_rows(db) if a == "export"] == ["report quarter=2025Q2"]
+    status, err = run(capsys, "report", "--db", db, "--quarter", "2024Q4", "--out", out)
+    assert status == 1 and "2024Q4" in err and len(err.strip().splitlines()) == 1
