@@ -76,7 +76,10 @@ $(DEMO)/.accounts: $(DB)
 
 demo-accounts: $(DEMO)/.accounts
 
+# Streamlit's own welcome banner looks up the machine's external IP on the
+# internet (checkip.amazonaws.com): it is turned off, and this line says where to go.
 run: $(DB) $(DEMO)/.accounts
+	@echo "扩面增效 starting on http://localhost:$(PORT) (演示账号: see README)"
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
