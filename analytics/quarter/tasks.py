@@ -39,6 +39,7 @@ import pandas as pd
 
 from analytics import audit, store
 from analytics.access import AccessDenied, Scope
+from analytics.textnorm import clean
 
 TASK_COLUMNS = [
     "street_code",
@@ -90,10 +91,13 @@ def task_value(value: object, what: str) -> int | None:
     """A task as typed: a non-negative whole number, or empty (None) for "not set
     in the app".
 
-    >>> task_value(" 12 ", "扩面任务"), task_value("", "扩面任务"), task_value(3.0, "x")
-    (12, None, 3)
+    >>> task_value(" 12 ", "扩面任务"), task_value("１２", "x"), task_value("", "x"), task_value(3.0, "x")
+    (12, 12, None, 3)
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if isinstance(value, str):
+        # Trimmed and folded as every imported value is (an IME types １２).
+        value = clean(value)
+    if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise TaskError(f"{what}须为不小于 0 的整数 ({what} must be a whole number ≥ 0)")
@@ -102,13 +106,13 @@ def task_value(value: object, what: str) -> int | None:
     if value is pd.NA:
         return None
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("，", "")
-        if not text.isascii() or not text.isdigit():
+        text = value.replace(",", "")
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
             raise TaskError(
-                f"{what}须为不小于 0 的整数，得到 {value.strip()!r} "
-                f"({what} must be a whole number ≥ 0)"
+                f"{what}须为不小于 0 的整数，得到 {value!r} ({what} must be a whole number ≥ 0)"
             )
-        return int(text)
+        value = int(text)
     if isinstance(value, Integral):
         number = int(value)
     elif isinstance(value, Real) and float(value).is_integer():
@@ -129,7 +133,7 @@ def street_of(code: object) -> str:
     >>> street_of("530181001"), street_of(" 530181002001 ")
     ('530181001', '530181002')
     """
-    text = str(code or "").strip()
+    text = clean(code)
     if not (text.isascii() and text.isdigit() and len(text) in (9, 12)):
         raise TaskError(f"街道编码须为 9 位数字，得到 {text!r} (a 9-digit street code)")
     return text[:9]
