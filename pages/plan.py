@@ -34,6 +34,11 @@ def whole(v: object) -> str:
     return "—" if v is None or pd.isna(v) else f"{int(v):,}"
 
 
+def cn_date(d) -> str:
+    """A date as 2025年6月30日 (no leading zeros)."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
 def per_mille(rate: object) -> str:
     return f"{float(rate) * 1000:.1f}‰"
 
@@ -45,7 +50,7 @@ st.title("目标测算")
 version = ctx.status.current_version
 goals = ui.goals(ctx.db, version)
 st.caption(
-    f"基于最新实名库（{ctx.status.current_as_of:%Y年%m月%d日}）与各季度快照间观察到的人口流动，"
+    f"基于最新实名库（{cn_date(ctx.status.current_as_of)}）与各季度快照间观察到的人口流动，"
     f"逐年测算至{max(goals)}年。"
 )
 
@@ -108,7 +113,7 @@ for year, (cov, struct) in sorted(goals.items()):
         ("structure_ratio", "结构比", struct),
     ):
         hit = [int(y) for y, v in zip(frame["year"], frame[metric]) if goal_met(v, goal)]
-        when = f"{hit[0]}年" if hit else f"{int(frame['year'].max())}年前达不到"
+        when = f"{hit[0]}年" if hit else f"至{int(frame['year'].max())}年仍未达到"
         ontime = "按期" if hit and hit[0] <= year else "逾期" if hit else ""
         met.append(
             f"{label}{year}年目标 {goal:.0%}：{when}{('（' + ontime + '）') if ontime else ''}"
@@ -170,7 +175,7 @@ if not flows.observed:
     )
 else:
     note = (
-        f"测算假设（据 {flows.dates[0]:%Y年%m月%d日} 至 {flows.dates[-1]:%Y年%m月%d日} "
+        f"测算假设（据 {cn_date(flows.dates[0])} 至 {cn_date(flows.dates[-1])} "
         f"各季度快照间的变化，折合每年）：年满16周岁新增应参保 {float(flows.age_in):.1f} 人；"
         f"缴费人员死亡率 {per_mille(flows.death['C'])}、退休率 {per_mille(flows.retire)}、"
         f"暂停缴费率 {per_mille(flows.lapse_suspended)}、终止参保率 "
