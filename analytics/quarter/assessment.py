@@ -20,8 +20,9 @@ For a ``year`` and an as-of date:
   year when it gives that task (:mod:`analytics.quarter.tasks`: edited in the
   app, at every as-of date of the year), else the imported task (the ``task`` kind
   in force at ``as_of``: the newest batch on or before it that carries the kind),
-  else the default ``ceil(gap(baseline) / (goal_year − year + 1))``; ``*_done`` = gap(baseline) − gap(as_of), negative when the street fell
-  back; ``*_completion`` = done ÷ task, unrounded, empty when the task is 0.
+  else the default ``ceil(gap(baseline) / (goal_year − year + 1))``; ``*_done`` =
+  gap(baseline) − gap(as_of), negative when the street fell back;
+  ``*_completion`` = done ÷ task, unrounded, empty when the task is 0.
 - Rows are the union of the streets in the two dates' KPI; a side without the
   street counts as gap 0. Tasks of streets in neither are not listed.
 
