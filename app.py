@@ -39,16 +39,20 @@ PAGES = {
     "map": st.Page(ROOT / "pages" / "map.py", title="地图"),
     "visits": st.Page(ROOT / "pages" / "visits.py", title="走访清单"),
     "registry": st.Page(ROOT / "pages" / "registry.py", title="实名库"),
+    "assessment": st.Page(ROOT / "pages" / "assessment.py", title="考核与通报"),
+    "plan": st.Page(ROOT / "pages" / "plan.py", title="目标测算"),
+    "lists": st.Page(ROOT / "pages" / "lists.py", title="名册"),
     "import": st.Page(ROOT / "pages" / "data_import.py", title="数据导入"),
     "admin": st.Page(ROOT / "pages" / "admin.py", title="账号与审计"),
 }
 # Personal-data rules: leaders see aggregates only; cadres their grid; the bureau
 # all but the accounts; the administrator the accounts and the audit log only
 # (等保 2.0 三员分立: keeping the system is no reason to read a person's data).
+# The assessment is aggregates (every street, no names): cadres see it too.
 ROLE_PAGES = {
-    "leader": ["overview", "map"],
-    "cadre": ["overview", "map", "visits", "registry"],
-    "bureau": ["overview", "map", "visits", "registry", "import"],
+    "leader": ["overview", "map", "assessment", "plan"],
+    "cadre": ["overview", "map", "assessment", "visits", "lists", "registry"],
+    "bureau": ["overview", "map", "assessment", "plan", "visits", "lists", "registry", "import"],
     "admin": ["admin"],
 }
 # Before the first build: what each role can still do.

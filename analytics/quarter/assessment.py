@@ -16,17 +16,20 @@ For a ``year`` and an as-of date:
   up to the KPI mart run on temporary tables of a read-only connection to the
   import store: nothing is written and nothing is published. The score step and
   the target marts after the KPI are skipped (the KPI counts do not read them).
-- ``*_task`` is the imported task (the ``task`` kind in force at ``as_of``: the
-  newest batch on or before it that carries the kind) for the street and year, each
-  task on its own, else the default ``ceil(gap(baseline) / (goal_year − year +
-  1))``; ``*_done`` = gap(baseline) − gap(as_of), negative when the street fell
-  back; ``*_completion`` = done ÷ task, unrounded, empty when the task is 0.
+- ``*_task`` is, each task on its own, the app's newest edit for the street and
+  year when it gives that task (:mod:`analytics.quarter.tasks`: edited in the
+  app, at every as-of date of the year), else the imported task (the ``task`` kind
+  in force at ``as_of``: the newest batch on or before it that carries the kind),
+  else the default ``ceil(gap(baseline) / (goal_year − year + 1))``; ``*_done`` =
+  gap(baseline) − gap(as_of), negative when the street fell back;
+  ``*_completion`` = done ÷ task, unrounded, empty when the task is 0.
 - Rows are the union of the streets in the two dates' KPI; a side without the
   street counts as gap 0. Tasks of streets in neither are not listed.
 
 After the contract's columns come, per street:
 
-- ``coverage_task_source`` / ``structure_task_source``: ``imported`` or ``default``;
+- ``coverage_task_source`` / ``structure_task_source``: ``app``, ``imported`` or
+  ``default``;
 - the gaps at both dates (``coverage_gap_baseline``, ``coverage_gap_as_of``, …);
 - ``year_elapsed``: the share of the year gone at ``as_of`` (day of the year ÷
   days in the year: 30 June 2025 is 181/365);
@@ -58,6 +61,7 @@ import pandas as pd
 from analytics import store
 from analytics.config import Config, load_config
 from analytics.exports import safe_text_sql
+from analytics.quarter.tasks import edited_tasks
 from analytics.registry import build
 from analytics.registry.in_force import define_in_force
 from analytics.registry.keys import snapshot_keys
@@ -175,6 +179,8 @@ class Imports:
     dates: list[dt.date]
     _kpi: dict[tuple[dt.date, int], pd.DataFrame] = field(default_factory=dict)
     _code_hash: str | None = None
+    # The registry database, whose app store holds the tasks edited in the app.
+    db: Path | None = None
 
     def _stored_version(self, d: dt.date) -> int | None:
         """The stored snapshot of ``d`` built from what is in force on it now, with
@@ -262,7 +268,7 @@ def open_imports(db: str | Path | None = None, config: Config | None = None) -> 
                 ).fetchall()
             ]
             region = store.get_meta(con, "region_code") or cfg.region_code
-            yield Imports(con, cfg, region, dates)
+            yield Imports(con, cfg, region, dates, db=path)
         finally:
             con.close()
 
@@ -290,6 +296,11 @@ def assess(imp: Imports, year: int, as_of: dt.date | None = None) -> pd.DataFram
     base = imp.street_kpi(w.baseline, w.goal_year)
     now = imp.street_kpi(w.as_of, w.goal_year)
     tasks = imp.tasks(year, w.as_of).set_index("street_code")
+    edits = (
+        edited_tasks(imp.db, year).set_index("street_code")
+        if imp.db is not None
+        else pd.DataFrame(columns=["coverage_task", "structure_task"])
+    )
     streets = sorted(set(base["street_code"]) | set(now["street_code"]))
     base_i, now_i = base.set_index("street_code"), now.set_index("street_code")
     gone, days_in_year = year_elapsed(w.as_of)
@@ -312,8 +323,11 @@ def assess(imp: Imports, year: int, as_of: dt.date | None = None) -> pd.DataFram
         for m in MEASURES:
             gap_base = int(base_i[f"{m}_gap"].get(code, 0))
             gap_now = int(now_i[f"{m}_gap"].get(code, 0))
+            edited = edits[f"{m}_task"].get(code) if code in edits.index else None
             imported = tasks[f"{m}_task"].get(code) if code in tasks.index else None
-            if imported is not None and not pd.isna(imported):
+            if edited is not None and not pd.isna(edited):
+                task, source = int(edited), "app"
+            elif imported is not None and not pd.isna(imported):
                 task, source = int(imported), "imported"
             else:
                 task, source = _ceil_div(gap_base, years_left), "default"
