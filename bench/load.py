@@ -5,14 +5,18 @@
 
 Prepares the demo region (``kuomian demo``, or the one in ``--region``), imports
 every batch but the newest and builds (once per work dir; each run starts from
-a copy of that database), starts a real Streamlit server on a free localhost
-port and drives ``--sessions`` concurrent sessions through Streamlit's own
-websocket protocol: each session is a websocket client of ``/_stcore/stream``
-that sends ``BackMsg.rerun_script`` (the page's script hash, the sidebar role
-set to the bureau's so that every page is reachable) and reads ``ForwardMsg``\\s
-until ``script_finished``, timing the run. The sessions browse every page in
-turn (with ``--think`` seconds between pages; none by default, so the sessions
-ask as fast as the server answers), through three phases:
+a copy of that database), creates one bureau account per session in the copy's
+app store (:mod:`analytics.accounts`, argon2 with its production parameters;
+the initial password already changed, as its owner would at first login),
+starts a real Streamlit server on a free localhost port and drives
+``--sessions`` concurrent sessions through Streamlit's own websocket protocol:
+each session is a websocket client of ``/_stcore/stream`` that sends
+``BackMsg.rerun_script`` (the page's script hash and the widget states) and
+reads ``ForwardMsg``\\s until ``script_finished``, timing the run. Each session
+first logs in through the login form as a browser does (see
+:meth:`Session.login`), then browses every page in turn (with ``--think``
+seconds between pages; none by default, so the sessions ask as fast as the
+server answers), through three phases:
 
 - **before**: no writer, ``--seconds`` long;
 - **during**: ``kuomian import`` of the newest batch, then ``kuomian build``,
@@ -22,9 +26,12 @@ ask as fast as the server answers), through three phases:
 An error is an exception element or an error alert (``st.error``) in a run's
 deltas, a ``script_finished`` other than success, a script compilation event, a
 run that takes longer than ``--timeout``, or a dropped connection (the session
-then reconnects). So is a run that did not show what was asked: the navigation
-without the bureau's five pages, another page's title, or a registry search
-for 张 that lists nobody. A writer that exits non-zero is an error too.
+then reconnects, to its own server session as the browser does, and logs in
+again if that session is gone). So is a run that did not show what was asked:
+a login form without its two inputs and button, a login that does not end on
+the overview with the bureau's five pages in the navigation, a page run whose
+navigation lacks them, another page's title, or a registry search for 张 that
+lists nobody. A writer that exits non-zero is an error too.
 
 No mixed-version reads: each page run records what it shows of the registry
 (the sidebar's date list and chosen date; on the overview its headline numbers,
@@ -59,6 +66,7 @@ import math
 import os
 import platform
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -73,11 +81,24 @@ import pyarrow as pa
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/load.py` from the project folder
+    sys.path.insert(0, str(ROOT))
+
+from analytics import accounts, store
 
 PAGES = ["overview", "map", "visits", "registry", "data_import"]
-ROLE_LABEL, ROLE_BUREAU = "角色", "人社局"  # pages/_shared.py ROLE_LABELS
+# The login form (pages/_session.py login_page): two keyed text inputs in the
+# form "login_form" and its submit button. A keyed widget's id ends "-<key>".
+LOGIN_NAME, LOGIN_PASSWORD, LOGIN_FORM, LOGIN_BUTTON = (
+    "login_name",
+    "login_password",
+    "login_form",
+    "登录",
+)
+ROLE = "bureau"  # the role that sees every page but the administrator's
 QUERY_LABEL, QUERY = "身份证号或姓名", "张"  # the registry page's search box
 # Each page's title: a run that shows another page (its hash refused) is an error.
 TITLES = {
@@ -90,6 +111,7 @@ TITLES = {
 DATE_LABEL = "数据日期"  # the sidebar's registry date
 CN_DATE = re.compile(r"(\d{4})年(\d{2})月(\d{2})日")
 SUCCESS = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
+RERUN = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN  # st.rerun()
 ERROR_ALERT = 1  # Alert.Format.ERROR
 
 # ---------------------------------------------------------------- children
@@ -151,6 +173,28 @@ def prepare(work: Path, persons: int, seed: int, region: Path | None) -> tuple[P
     shutil.copytree(base, run)
     (run / ".load-done").unlink()
     return run / "kuomian.duckdb", found[-1]
+
+
+def make_accounts(db: Path, sessions: int) -> tuple[list[tuple[str, str]], float]:
+    """One bureau account per session, ``(name, password)``, and the seconds taken.
+
+    Made as the operator and the owner would (``kuomian user add``, then the
+    forced change at first login): :func:`analytics.accounts.add_user` with an
+    initial password, then :func:`~analytics.accounts.change_password` to the one
+    the session logs in with, so the login lands on the pages, not on the
+    password form. The hasher is argon2's default, the production one: the
+    server verifies each login with it too."""
+    t0 = time.monotonic()
+    made = []
+    for i in range(sessions):
+        name = f"load{i:02d}"
+        first, password = (f"{w}{secrets.token_hex(6)}a1" for w in ("first", "load"))
+        accounts.add_user(db, name, ROLE, first)
+        account = accounts.change_password(db, name, first, password)
+        if account.role != ROLE or account.must_change_password:
+            raise SystemExit(f"account {name}: {account}")
+        made.append((name, password))
+    return made, time.monotonic() - t0
 
 
 def kpi_export(db: Path, level: str, as_of: str, out: Path) -> dict[str, dict[str, str]]:
@@ -289,27 +333,37 @@ def _iso(text: str) -> str:
 
 
 class Session:
-    """One browser tab: a websocket to ``/_stcore/stream`` and the widget states
-    it sends with every rerun (the bureau role; the registry page's search).
+    """One browser tab: a websocket to ``/_stcore/stream``, logged in with its own
+    account, and the widget states it sends with every rerun (the registry
+    page's search box, once drawn).
 
     A widget's id includes the script hash of the page being run
-    (``compute_and_register_element_id``), so the sidebar's role radio has one id
-    per page, and on a session's first run another still: as the browser does,
-    every run sends the values of the widgets the previous runs drew, and the
-    ids are read afresh from each run's deltas. Once set, the role stays in the
-    session state under its key on every page."""
+    (``compute_and_register_element_id``), so no id is computed here: as the
+    browser does, the client reads them from each run's deltas (the login
+    form's inputs and button, the search box) and sends back the values of the
+    widgets the previous runs drew. The login itself lives in the server's
+    session state (pages/_session.py), so it holds for every page afterwards."""
 
-    def __init__(self, number: int, port: int, timeout: float) -> None:
+    def __init__(self, number: int, port: int, timeout: float, name: str, password: str) -> None:
         self.number, self.port, self.timeout = number, port, timeout
+        self.name, self.password = name, password
         self.ws = None
         self.widgets: dict[str, str] = {}  # widget id -> string value
         self.pages: dict[str, str] = {}  # url path -> page script hash
-        self.radio_id: str | None = None
+        self.session_id: str | None = None  # the server's, from new_session
+        # The login form's widget ids if the last run drew it (logged out), else None.
+        self.login_form: dict[str, str] | None = None
 
     async def connect(self) -> None:
+        # A browser that reconnects names its server session in the subprotocol
+        # header (third entry, after the XSRF token's place): the session, and the
+        # login in its state, carry on if the server still has it.
+        protocols = ["streamlit"]
+        if self.session_id:
+            protocols += ["PLACEHOLDER_AUTH_TOKEN", self.session_id]
         self.ws = await websockets.connect(
             f"ws://127.0.0.1:{self.port}/_stcore/stream",
-            subprotocols=["streamlit"],
+            subprotocols=protocols,
             max_size=None,
             open_timeout=self.timeout,
             # A browser sends no websocket pings; ours would time out while the
@@ -321,17 +375,26 @@ class Session:
         if self.ws is not None:
             await self.ws.close()
 
-    async def run(self, page: str, phase: str) -> tuple[Run, list]:
-        """Rerun the script on ``page`` ("" the default); the run and its elements."""
+    async def run(
+        self, page: str, phase: str, submit: list[WidgetState] | None = None
+    ) -> tuple[Run, list]:
+        """Rerun the script on ``page`` ("" the default, before the login), with
+        ``submit``'s widget states added (a form submission); the run and the
+        elements of its last script run (a login's ``st.rerun()`` starts another)."""
         run = Run(self.number, page or "login", phase, time.monotonic())
+        # A login lands on the default page; a run of the login form shows no page.
+        shows = page or ("overview" if submit else "")
         nav: list[str] = []
         searched = QUERY in self.widgets.values()  # the search box's value is sent
         msg = BackMsg()
-        msg.rerun_script.page_script_hash = self.pages.get(page, "")
+        msg.rerun_script.page_script_hash = self.pages.get(page or "login", "")
         for wid, value in self.widgets.items():
             state = msg.rerun_script.widget_states.widgets.add()
             state.id, state.string_value = wid, value
-        elements = []
+        msg.rerun_script.widget_states.widgets.extend(submit or [])
+        elements: list = []
+        forms: set[str] = set()
+        started = False  # messages before this run's new_session are a late earlier run's
         try:
             await self.ws.send(msg.SerializeToString())
             async with asyncio.timeout(self.timeout):
@@ -339,7 +402,15 @@ class Session:
                     fwd = ForwardMsg()
                     fwd.ParseFromString(await self.ws.recv())
                     kind = fwd.WhichOneof("type")
-                    if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                    if kind == "new_session":
+                        started = True
+                        self.session_id = fwd.new_session.initialize.session_id or self.session_id
+                    elif not started:
+                        continue
+                    elif kind == "delta" and fwd.delta.WhichOneof("type") == "add_block":
+                        if fwd.delta.add_block.WhichOneof("type") == "form":
+                            forms.add(fwd.delta.add_block.form.form_id)
+                    elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                         el = fwd.delta.new_element
                         elements.append(el)
                         if el.WhichOneof("type") == "exception":
@@ -362,6 +433,9 @@ class Session:
                         exc = fwd.session_event.script_compilation_exception
                         run.errors.append(f"compilation error {exc.type}: {exc.message}")
                     elif kind == "script_finished":
+                        if fwd.script_finished == RERUN:  # st.rerun(): its run follows
+                            elements, forms, started = [], set(), False
+                            continue
                         if fwd.script_finished != SUCCESS:
                             name = ForwardMsg.ScriptFinishedStatus.Name(fwd.script_finished)
                             run.errors.append(f"script finished: {name}")
@@ -374,19 +448,19 @@ class Session:
             await self._reconnect(run)
         run.ms = (time.monotonic() - run.t0) * 1000
         for el in elements:
-            kind = el.WhichOneof("type")
-            if kind == "radio" and el.radio.label == ROLE_LABEL:
-                self.widgets[el.radio.id] = ROLE_BUREAU
-            elif kind == "text_input" and el.text_input.label == QUERY_LABEL:
+            if el.WhichOneof("type") == "text_input" and el.text_input.label == QUERY_LABEL:
                 self.widgets[el.text_input.id] = QUERY
-        if page and not run.errors:
+        self.login_form = login_form(elements, forms)
+        if self.login_form and "error" in self.login_form:
+            run.errors.append(self.login_form.pop("error"))
+        if shows and not run.errors:
             titles = [el.heading.body for el in elements if el.WhichOneof("type") == "heading"]
             if sorted(nav) != sorted(PAGES):
                 run.errors.append(f"navigation lists {nav}, not the bureau's pages")
-            elif not titles or TITLES[page] not in titles[0]:
-                run.errors.append(f"asked for {page}, shown {titles[:1]}")
-            read_facts(page, elements, run)
-            if page == "registry" and searched and "found" not in run.facts:
+            elif not titles or TITLES[shows] not in titles[0]:
+                run.errors.append(f"asked for {shows}, shown {titles[:1]}")
+            read_facts(shows, elements, run)
+            if shows == "registry" and searched and "found" not in run.facts:
                 run.errors.append(f"the registry search for {QUERY!r} found nobody")
         return run, elements
 
@@ -397,22 +471,80 @@ class Session:
         except (OSError, websockets.WebSocketException) as exc:
             run.errors.append(f"reconnect failed: {exc}")
 
-    async def login(self, phase: str, tries: int = 4) -> list[Run]:
-        """Open the app and choose the bureau role: rerun the default page, sending
-        the role radio's value under the ids drawn so far, until the navigation
-        lists every page (the second run does, unless the radio's id changed);
-        then open the registry page until its search box has a name in it."""
+    async def login(self, phase: str) -> list[Run]:
+        """Log in through the form, as the browser submits it: a first run draws
+        the form (unless the last run did); then one rerun whose widget states
+        hold the name and the password under the two text inputs' ids and the
+        submit button's ``trigger_value`` (the frontend's ``submitForm``: the
+        form's values are sent with the button's trigger, in one message). The
+        app verifies the password and calls ``st.rerun()``: the run ends on the
+        overview, whose navigation must list the bureau's five pages. A session's
+        first login then opens the registry page twice (the first draws the
+        search box, whose id the second sends with 张)."""
         runs = []
-        for _ in range(tries):
+        if self.login_form is None:
             runs.append((await self.run("", phase))[0])
-            if all(p in self.pages for p in PAGES):
-                break
-        else:
-            runs[-1].errors.append(f"the bureau's pages never showed: {sorted(self.pages)}")
+            if self.login_form is None:
+                if not runs[-1].errors:
+                    runs[-1].errors.append("the login form did not show")
+                return runs
+        form = self.login_form
+        submit = [
+            WidgetState(id=form["name"], string_value=self.name),
+            WidgetState(id=form["password"], string_value=self.password),
+            WidgetState(id=form["button"], trigger_value=True),
+        ]
+        runs.append((await self.run("", phase, submit))[0])
+        if self.login_form is not None and not runs[-1].errors:
+            runs[-1].errors.append(f"{self.name}: still on the login form after submitting it")
+        if runs[-1].errors or QUERY in self.widgets.values():
             return runs
         for _ in range(2):  # first draws the search box, then searches
             runs.append((await self.run("registry", phase))[0])
         return runs
+
+
+def login_form(elements: list, forms: set[str]) -> dict[str, str] | None:
+    """The login form's widget ids (``name``, ``password``, ``button``, ``form``)
+    if the run drew it, else None; with ``error`` if it is drawn incomplete.
+
+    The two text inputs are found by their keys (a keyed widget's id ends in
+    ``-<key>``), the button as the submitter of their form, labelled 登录."""
+    inputs = {}
+    for el in elements:
+        if el.WhichOneof("type") == "text_input":
+            for key in (LOGIN_NAME, LOGIN_PASSWORD):
+                if el.text_input.id.endswith(f"-{key}"):
+                    inputs[key] = el.text_input
+    if not inputs:
+        return None
+    form_ids = {t.form_id for t in inputs.values()}
+    buttons = [
+        el.button.id
+        for el in elements
+        if el.WhichOneof("type") == "button"
+        and el.button.is_form_submitter
+        and el.button.form_id in form_ids
+        and el.button.label == LOGIN_BUTTON
+    ]
+    found = {
+        "form": next(iter(form_ids)),
+        "name": inputs[LOGIN_NAME].id if LOGIN_NAME in inputs else "",
+        "password": inputs[LOGIN_PASSWORD].id if LOGIN_PASSWORD in inputs else "",
+        "button": buttons[0] if buttons else "",
+    }
+    if (
+        len(form_ids) != 1
+        or found["form"] not in forms
+        or LOGIN_FORM not in found["form"]
+        or not all(found.values())
+        or len(buttons) != 1
+    ):
+        found["error"] = (
+            f"login form incomplete: forms {sorted(forms)}, inputs "
+            f"{ {k: (t.id, t.form_id) for k, t in inputs.items()} }, submit buttons {buttons}"
+        )
+    return found
 
 
 # ---------------------------------------------------------------- the phases
@@ -465,6 +597,8 @@ async def browse(
     while not clock.stop:
         runs.append((await session.run(PAGES[i % len(PAGES)], clock.phase))[0])
         i += 1
+        if session.login_form is not None:  # logged out (a new server session): log in
+            runs.extend(await session.login(clock.phase))
         if think:
             await asyncio.sleep(think)
     await session.close()
@@ -481,7 +615,12 @@ async def writer(args: list[str], log: Path) -> dict:
 
 
 async def drive(
-    server: subprocess.Popen, port: int, args: argparse.Namespace, db: Path, newest: Path
+    server: subprocess.Popen,
+    port: int,
+    args: argparse.Namespace,
+    db: Path,
+    newest: Path,
+    logins: list[tuple[str, str]],
 ) -> tuple[list[Run], list[dict], Clock]:
     sessions, seconds, work = args.sessions, args.seconds, args.work / "run"
     clock = Clock(server.pid)
@@ -489,7 +628,7 @@ async def drive(
     readies = [asyncio.Event() for _ in range(sessions)]
     tasks = [
         asyncio.create_task(
-            browse(Session(i, port, args.timeout), clock, runs, readies[i], args.think)
+            browse(Session(i, port, args.timeout, *logins[i]), clock, runs, readies[i], args.think)
         )
         for i in range(sessions)
     ]
@@ -690,12 +829,17 @@ def main() -> int:
         kpi_export(db, "city", old_dates[-1], exports / "before"),
         kpi_export(db, "street", old_dates[-1], exports / "before"),
     )
+    logins, accounts_seconds = make_accounts(db, args.sessions)
+    print(
+        f"{len(logins)} bureau accounts in {accounts_seconds:.1f} s -> {store.app_db(db)}",
+        file=sys.stderr,
+    )
     port = free_port()
     server = start_server(db, port, args.work / "run" / "streamlit.log")
     load_start = os.getloadavg()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     try:
-        runs, writers, clock = asyncio.run(drive(server, port, args, db, newest))
+        runs, writers, clock = asyncio.run(drive(server, port, args, db, newest, logins))
     finally:
         server.terminate()
         try:
@@ -739,6 +883,14 @@ def main() -> int:
         "loadavg_end": load_end,
         "writers": writers,
         "think_seconds": args.think,
+        "accounts": {
+            "count": len(logins),
+            "role": ROLE,
+            "seconds_to_create": round(accounts_seconds, 1),
+            "argon2": {
+                k: getattr(accounts.hasher, k) for k in ("time_cost", "memory_cost", "parallelism")
+            },
+        },
         "phases": clock.phases(),
         "old_date_export_unchanged": old_before == old_after,
         "old_date": old_dates[-1],
