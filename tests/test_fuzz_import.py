@@ -279,7 +279,7 @@ def generated_batches(draw) -> list[fg.TableFile]:
     return files
 
 
-@fuzz(40)
+@fuzz(25)
 @given(files=generated_batches())
 def test_generated_files_give_each_row_its_known_fate(files, template, work):
     with example_dir(work) as d:
