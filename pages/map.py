@@ -33,6 +33,11 @@ gap_col = maps.GAP_COLUMN[metric].format(year=year)
 
 streets = ui.kpi(ctx.db, ctx.version, "street")
 street_names = dict(zip(streets["code"], streets["name"]))
+# A cadre's map opens on their own street's communities (the city's streets stay
+# one choice away: aggregates are open to every role).
+own = sorted({c[:9] for c in ctx.scope.grid or ()} & set(streets["code"]))
+if own and "map_street" not in st.session_state:
+    st.session_state["map_street"] = own[0]
 with c3:
     options = [ui.ALL] + list(streets["code"])
     picked = st.selectbox(

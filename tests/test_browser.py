@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -44,7 +45,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tinyregion import build_tiny_db
+from tinyregion import COMMUNITIES, STREETS, build_tiny_db
 
 from analytics import accounts, store
 
@@ -56,6 +57,9 @@ def _free_port() -> int:
 
 
 USER, PASSWORD = "钱人社", "browser2025ok"
+CADRE = ("王专干", "cadre", [next(iter(STREETS))])
+LEADER = ("赵领导", "leader", [])
+ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx*](?![0-9])|[0-9]{6}\*{8}[0-9]{3}[0-9Xx]")
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +76,9 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=ROOT,
     )
     accounts.change_password(db, USER, "first2025pw", PASSWORD)
+    for name, role, scope in (CADRE, LEADER):
+        accounts.add_user(db, name, role, "first2025pw", scope)
+        accounts.change_password(db, name, "first2025pw", PASSWORD)
     return db
 
 
@@ -193,28 +200,85 @@ def _shot(driver: webdriver.Chrome, name: str) -> Path:
     return path
 
 
-def test_every_page_map_click_and_visit_list_download(
-    app_url: str, browser, database: Path
-) -> None:
-    driver, downloads = browser
-    driver.get(app_url)
+def _login(driver: webdriver.Chrome, url: str, user: str, expect: str, shot: str = "") -> None:
+    """A new session (a fresh page load) logged in through the form as ``user``."""
+    driver.get(url)
     _wait_text(driver, "用户名")
     _settled(driver)
-    _shot(driver, "0-login")
+    if shot:
+        _shot(driver, shot)
     # A key typed while the first run is still being drawn can be lost: try the
     # login a few times before calling it a failure.
     for _ in range(5):
         name, password = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stTextInput"] input')
         name.clear()
-        name.send_keys(USER)
+        name.send_keys(user)
         password.clear()
         password.send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
         _settled(driver)
-        if "数据导入" in driver.find_element(By.TAG_NAME, "body").text:
+        if expect in driver.find_element(By.TAG_NAME, "body").text:
             break
-    _wait_text(driver, "数据导入", timeout=5)
+    _wait_text(driver, expect, timeout=5)
     _wait_text(driver, "退出登录", timeout=5)
+
+
+def _download_xlsx(driver: webdriver.Chrome, downloads: Path) -> openpyxl.Workbook:
+    for old in downloads.glob("*"):
+        old.unlink()
+    button = WebDriverWait(driver, 30).until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button'))
+    )
+    button.click()
+    deadline = time.time() + 30
+    files: list[Path] = []
+    while time.time() < deadline:
+        files = list(downloads.glob("*.xlsx"))
+        if files and not list(downloads.glob("*.crdownload")):
+            break
+        time.sleep(0.3)
+    assert files, "no .xlsx was downloaded"
+    return openpyxl.load_workbook(files[0])
+
+
+def test_a_cadre_sees_their_street_and_a_leader_sees_no_names(
+    app_url: str, browser, database: Path
+) -> None:
+    driver, downloads = browser
+    name, _, (street,) = CADRE
+    mine = {n for c, n in COMMUNITIES.items() if c.startswith(street)}
+    others = {n for c, n in COMMUNITIES.items() if not c.startswith(street)}
+    _login(driver, app_url, name, "走访清单")
+    _open_page(driver, "地图")  # opens on the cadre's own street
+    _wait_text(driver, f"{STREETS[street]}：各社区/村")
+    _shot(driver, "7-专干-地图")
+    _open_page(driver, "走访清单")
+    # Tables are drawn on a canvas: the downloaded sheet is what can be read.
+    sheet = _download_xlsx(driver, downloads).active
+    text = "\n".join(
+        " ".join(str(c) for c in row if c is not None) for row in sheet.iter_rows(values_only=True)
+    )
+    assert any(n in text for n in mine) and not any(n in text for n in others)
+    _shot(driver, "8-专干-走访清单")
+
+    leader, _, _ = LEADER
+    _login(driver, app_url, leader, "总览")
+    links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"]')
+    titles = [link.text for link in links]
+    assert not any(t in " ".join(titles) for t in ("走访清单", "实名库", "名册", "数据导入"))
+    for title in ("总览", "地图"):
+        _open_page(driver, title)
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert not ID_LIKE.search(body), "an ID number on a leader's page"
+        assert "测试" not in body  # the tiny region's people are all named 测试<i>
+    _shot(driver, "9-领导-总览")
+
+
+def test_every_page_map_click_and_visit_list_download(
+    app_url: str, browser, database: Path
+) -> None:
+    driver, downloads = browser
+    _login(driver, app_url, USER, "数据导入", shot="0-login")
 
     pages = {
         "总览": "扩面增效总览",
@@ -243,19 +307,7 @@ def test_every_page_map_click_and_visit_list_download(
 
     # The visit list: download the printable sheet and read it.
     _open_page(driver, "走访清单")
-    button = WebDriverWait(driver, 30).until(
-        ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button'))
-    )
-    button.click()
-    deadline = time.time() + 30
-    files: list[Path] = []
-    while time.time() < deadline:
-        files = [p for p in downloads.glob("*.xlsx")]
-        if files and not list(downloads.glob("*.crdownload")):
-            break
-        time.sleep(0.3)
-    assert files, "no .xlsx was downloaded"
-    sheet = openpyxl.load_workbook(files[0]).active
+    sheet = _download_xlsx(driver, downloads).active
     cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
     text = "\n".join(" ".join(str(c) for c in row if c is not None) for row in cells)
     assert "走访清单" in text and "2025" in text
@@ -269,7 +321,9 @@ def test_every_page_map_click_and_visit_list_download(
     assert all("*" in str(row[[str(c) for c in header].index("身份证号")]) for row in data_rows)
     # The download is in the audit log, with the account that made it.
     exports = store.app_rows(
-        database, 'SELECT "user", role, what, "rows" FROM audit WHERE action = \'export\''
+        database,
+        'SELECT "user", role, what, "rows" FROM audit WHERE action = \'export\' AND "user" = ?',
+        [USER],
     )
     assert [(u, r) for u, r, _, _ in exports] == [(USER, "bureau")]
     assert exports[0][2].startswith("走访清单") and exports[0][3] == len(data_rows)
