@@ -105,7 +105,9 @@ def _header_candidates(head: Rows) -> list[int]:
     ]
 
 
-def _reject_missing(source_file: str, kind: Kind, head: Rows) -> ImportRejected:
+def _reject_missing(
+    source_file: str, kind: Kind, head: Rows, sources: Sources | None = None
+) -> ImportRejected:
     best_i, best_cols = 0, {}
     for i in _header_candidates(head):
         cols = map_headers(head[i][1], kind)
@@ -113,13 +115,37 @@ def _reject_missing(source_file: str, kind: Kind, head: Rows) -> ImportRejected:
             best_i, best_cols = i, cols
     f = _missing(kind, best_cols)[0]
     accepted = "、".join(dict.fromkeys((f.name, *f.headers)))
-    found = [clean(c) for c in head[best_i][1] if clean(c)] if head else []
+    cells = [clean(c) for c in head[best_i][1] if clean(c)] if head else []
+    # Only column titles some kind knows are quoted: a file without a header row
+    # shows its first data row here, and names, ID numbers and phones must never
+    # reach a message (等保 2.0, PIPL).
+    known = _known_headers(sources or _default_sources(), kind)
+    found = [c for c in cells if header_key(c) in known]
+    others = len(cells) - len(found)
+    shown = "、".join(found) or "无可识别的列名"
+    if others:
+        shown += f"（另有 {others} 列未识别，内容不予显示）"
     return ImportRejected(
         f"{source_file}: 缺少必填列 {f.name} ({kind.label}/{kind.name}); 可用的列名 "
-        f"(accepted headers): {accepted}; 文件中的列 (headers found): {'、'.join(found) or '无'}",
+        f"(accepted headers): {accepted}; 文件中的列 (headers found): {shown}",
         file=source_file,
         field=f.name,
     )
+
+
+def _default_sources() -> Sources:
+    from analytics.sources import load_sources
+
+    return load_sources()
+
+
+def _known_headers(sources: Sources, kind: Kind) -> set[str]:
+    """Every header (and field name) of every kind, as :func:`header_key` compares them."""
+    known = set()
+    for k in (*sources.kinds.values(), kind):
+        for fld in k.fields:
+            known.update(header_key(h) for h in (fld.name, *fld.headers))
+    return known
 
 
 def locate(
@@ -143,7 +169,7 @@ def locate(
     several = len(named) > 1
     if not best:
         if len(named) == 1:
-            raise _reject_missing(source_file, named[0], head)
+            raise _reject_missing(source_file, named[0], head, sources)
         if several:
             raise ImportRejected(
                 f"{where(batch, source_file)}: 无法判断文件类型 (cannot tell the kind of file): "
