@@ -384,16 +384,17 @@ def test_street_ranking_for_the_quarter(region_db: Path) -> None:
     # Scores: mean of completions capped at 1.5, a task of 0 complete unless the
     # street fell back. 2025-06-30: S1 (5/7 + 1/2)/2, S2 (0 + 0)/2 (fell back on
     # a task of 0), S3 (1/2 + 0)/2, S4 (1 + 1)/2, S5 (1 + 1)/2.
-    # Last quarter (2025-03-31): S1 (3/10 + 0)/2, S2 (1 + 0)/2, S3 (2/8 + 0)/2, S4 1.
+    # Last quarter (2025-03-31): S1 (3/10 + 0)/2, S2 (1 + 0)/2, S3 (2/8 + 0)/2.
+    # S4, whom nobody lives in after 2024, is neither ranked nor compared.
     got = street_ranking(region_db, 2025).set_index("street_code")
-    assert list(got.index) == [S4, S5, S1, S3, S2]
-    assert list(got["rank"]) == [1, 2, 3, 4, 5]
+    assert list(got.index) == [S5, S1, S3, S2]
+    assert list(got["rank"]) == [1, 2, 3, 4]
     assert got.loc[S1, "score"] == (5 / 7 + 0.5) / 2
     assert got.loc[S3, "score"] == 0.25
     assert got.loc[S2, "score"] == 0.0
-    assert list(got["mention"]) == ["表扬", "表扬", "表扬", "通报", "通报"]
+    assert list(got["mention"]) == ["表扬", "表扬", "表扬", "通报"]
     assert set(got["previous_as_of"]) == {D2}
-    previous = {S4: 1, S2: 2, S1: 3, S3: 4}
+    previous = {S2: 1, S1: 2, S3: 3}
     for code in got.index:
         if code in previous:
             assert got.loc[code, "previous_rank"] == previous[code]
@@ -409,9 +410,9 @@ def test_capped_completion_and_first_quarter_compares_with_last_year(region_db: 
     # S1 (2/6 + 0)/2, S3 (2/9 − 1)/2, S4 (0.4 + 0)/2 (a task of 0 fallen back).
     got = street_ranking(region_db, 2025, D2).set_index("street_code")
     assert set(got["previous_as_of"]) == {D1}
+    assert S4 not in got.index  # nobody lives in S4 at 2025-03-31
     assert got.loc[S2, "previous_rank"] == 1
-    assert got.loc[S4, "previous_rank"] == 2
-    assert got.loc[S1, "previous_rank"] == 3
+    assert got.loc[S1, "previous_rank"] == 3  # S4 was 2nd at 2024-12-31
     assert got.loc[S3, "previous_rank"] == 4
     last_year = street_ranking(region_db, 2024).set_index("street_code")
     assert last_year.loc[S2, "score"] == 1.25

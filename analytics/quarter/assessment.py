@@ -93,6 +93,7 @@ EXTRA_COLUMNS = [
     "structure_pace",
     "coverage_goal_date",
     "structure_goal_date",
+    "legal_population",
 ]
 MEASURES = ("coverage", "structure")
 
@@ -342,6 +343,9 @@ def assess(imp: Imports, year: int, as_of: dt.date | None = None) -> pd.DataFram
             extra[f"{m}_pace"] = "on_track" if on_track else "behind"
             extra[f"{m}_goal_date"] = _goal_date(gap_base, gap_now, w.baseline, w.as_of)
         extra["year_elapsed"] = gone / days_in_year
+        # The legal population at the as-of date (0 for a street nobody lives in:
+        # the ranking leaves such a street out).
+        extra["legal_population"] = int(now_i["legal_population"].get(code, 0) or 0)
         rows.append({**row, **extra})
     frame = pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS + EXTRA_COLUMNS)
     for c in (
@@ -355,6 +359,7 @@ def assess(imp: Imports, year: int, as_of: dt.date | None = None) -> pd.DataFram
         "coverage_gap_as_of",
         "structure_gap_baseline",
         "structure_gap_as_of",
+        "legal_population",
     ):
         frame[c] = frame[c].astype("int64")
     for c in ("coverage_completion", "structure_completion", "year_elapsed"):

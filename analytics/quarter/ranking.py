@@ -11,6 +11,8 @@ quarter's as-of date:
   scores below 0 on it.
 - ``score`` is the mean of the two tasks' scores (coverage and structure weigh
   the same: the campaign has two goals, 参保率 and 结构比).
+- Streets with no legal population at the as-of date are left out (nothing to
+  assess: they would otherwise rank first with two "complete" zero tasks).
 - ``rank`` is 1..N by score, highest first; equal scores are ordered by
   ``street_code`` (as targets' equal scores are by ID), so every rank is used once.
 - ``mention``: ``表扬`` (praise) for ranks 1..3, ``通报`` (criticism) for the last
@@ -81,6 +83,8 @@ def previous_quarter_date(dates: list[dt.date], as_of: dt.date) -> dt.date | Non
 
 
 def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    # A street nobody lives in has nothing to assess: it is neither praised nor criticised.
+    frame = frame[frame["legal_population"] > 0]
     out = frame[
         ["street_code", "name", "year", "as_of", "coverage_completion", "structure_completion"]
     ].copy()

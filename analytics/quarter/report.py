@@ -292,7 +292,11 @@ def _street_rows(current: Registry, assessment: pd.DataFrame) -> pd.DataFrame:
             "structure_ratio",
         ]
     ].rename(columns={"code": "street_code"})
-    tasks = assessment.drop(columns=["name"]) if len(assessment) else assessment
+    tasks = (
+        assessment.drop(columns=["name", "legal_population"], errors="ignore")
+        if len(assessment)
+        else assessment
+    )
     out = kpi.merge(tasks, on="street_code", how="outer") if len(tasks) else kpi
     names = dict(zip(assessment.get("street_code", []), assessment.get("name", []), strict=True))
     out["name"] = [
