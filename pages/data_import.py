@@ -14,6 +14,7 @@ from analytics import audit, reads, workflow, writes
 from analytics.access import Scope
 from analytics.exports import safe_csv_bytes
 from analytics.ingest import ImportRejected, rollback
+from analytics.reads.quality import newest_import
 from analytics.registry.build import BuildError
 from pages import _shared as ui
 
@@ -41,6 +42,20 @@ st.caption(
     "也可以上传一个或多个 .zip（每个 zip 为一个批次，内含 manifest.toml 时以其日期为准）。"
     "同一日期再次导入时，按数据种类替换之前的数据。"
 )
+# Outside the form, so that what the date means shows as soon as it is chosen.
+today = dt.date.today()
+newest = newest_import(db, scope)
+as_of = st.date_input(
+    "数据日期（截至）",
+    value=workflow.default_as_of(newest, today),
+    key="import_as_of",
+    help="散装文件以此日期为一个批次（默认为最近一次导入的数据日期）；zip 内的 manifest.toml 优先",
+)
+refusal, warning = workflow.check_as_of(as_of, newest, today)
+if refusal:
+    st.error(refusal)
+elif warning:
+    st.warning(warning)
 with st.form("upload_form", clear_on_submit=True):
     files = st.file_uploader(
         "选择文件",
@@ -48,18 +63,14 @@ with st.form("upload_form", clear_on_submit=True):
         type=["csv", "xlsx", "xls", "geojson", "json", "zip", "toml"],
         key="import_files",
     )
-    quarter_end = dt.date(dt.date.today().year, 3 * ((dt.date.today().month - 1) // 3) + 1, 1)
-    as_of = st.date_input(
-        "数据日期（截至）",
-        value=quarter_end - dt.timedelta(days=1),
-        key="import_as_of",
-        help="散装文件以此日期为一个批次；zip 内的 manifest.toml 优先",
-    )
     go = st.form_submit_button("导入并构建实名库", type="primary")
 
 if go:
+    loose = [f for f in files or [] if not f.name.lower().endswith(".zip")]
     if not files:
         st.error("请先选择要导入的文件。")
+    elif refusal and loose:
+        st.error("未导入：散装文件的数据日期晚于今天，请先改正数据日期。")
     else:
         try:
             # The uploaded files (personal data) live in a private folder that is
@@ -69,7 +80,8 @@ if go:
                 bar = st.progress(0.0, text="开始导入")
 
                 def progress(message: str, fraction: float) -> None:
-                    bar.progress(min(max(fraction, 0.0), 1.0) * 0.8, text=message)
+                    # The workflow splits the bar: reading each file, then each build step.
+                    bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
                 # The child processes write the import and build rows for this user.
                 report, info, notices = workflow.import_and_build(
