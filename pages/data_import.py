@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import audit, reads, workflow, writes
+from analytics import audit, problem_workflow, reads, workflow, writes
 from analytics.access import Scope
 from analytics.exports import safe_csv_bytes
 from analytics.ingest import ImportRejected, rollback
@@ -240,6 +240,86 @@ else:
         "problems_download",
         lambda: writes.log_export(db, scope, f"问题数据 {as_of_text}", len(shown_probs)),
     )
+
+# ---------------------------------------------------------------- send back, by department
+st.subheader("问题数据退回与更正")
+st.caption(
+    "每个部门的问题数据可下载为 Excel 清单（含原因和更正方法）退回该部门；下载后其问题记为"
+    "“已退回部门”，该部门后续批次中不再出现的问题记为“已更正”。每次下载都记录在审计日志中。"
+)
+counts = problem_workflow.status_counts(db, scope)
+if counts.empty:
+    st.info("还没有需要退回的问题数据。")
+else:
+    st.dataframe(
+        counts.drop(columns=["kind"]).rename(
+            columns={"kind_label": "部门数据", **problem_workflow.STATUSES}
+        ),
+        hide_index=True,
+        width="stretch",
+        key="problem_status_counts",
+    )
+    to_send = counts[(counts["open"] + counts["sent"]) > 0]
+    if not to_send.empty:
+        kind = st.selectbox(
+            "退回部门",
+            list(to_send["kind"]),
+            format_func=dict(zip(counts["kind"], counts["kind_label"])).get,
+            key="send_back_kind",
+        )
+        label = reads.kind_label(kind)
+        ui.download(
+            f"下载{label}退回清单（Excel）",
+            lambda: problem_workflow.send_back_sheet(db, scope, kind),
+            f"问题数据退回_{label}.xlsx",
+            ui.XLSX_MIME,
+            "send_back_download",
+            lambda: problem_workflow.mark_sent(db, scope, kind),
+        )
+    over_time = problem_workflow.counts_over_time(db, scope)
+    if not over_time.empty:
+        fig = px.bar(
+            over_time.assign(as_of=over_time["as_of"].astype(str)),
+            x="as_of",
+            y="found",
+            color="kind_label",
+            barmode="group",
+            labels={"as_of": "数据日期", "found": "问题数", "kind_label": "部门数据"},
+        )
+        fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 20, "b": 10})
+        st.plotly_chart(fig, width="stretch", key="problem_counts_chart")
+        st.dataframe(
+            over_time.drop(columns=["kind"]).rename(
+                columns={
+                    "kind_label": "部门数据",
+                    "as_of": "数据日期",
+                    "found": "该批问题数",
+                    "new": "新发现",
+                    "fixed": "已更正",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key="problem_counts_table",
+        )
+    with st.expander("各问题的处理状态"):
+        st.dataframe(
+            problem_workflow.status_list(db, scope).rename(
+                columns={
+                    "kind_label": "部门数据",
+                    "reason_label": "原因",
+                    "id_masked": "身份证号",
+                    "status_label": "状态",
+                    "first_as_of": "首次发现",
+                    "last_as_of": "最近出现",
+                    "sent_at": "退回时间",
+                    "sent_by": "退回人",
+                    "fixed_as_of": "更正于",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 # ---------------------------------------------------------------- quality over time
 st.subheader("各部门数据质量")
