@@ -18,7 +18,6 @@ the order of its as-of date and import, once. Nothing here imports Streamlit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import sqlite3
@@ -94,19 +93,9 @@ def _require_bureau(scope: Scope) -> None:
         raise AccessDenied("仅人社局可处理问题数据 (bureau only)")
 
 
-def id_key(id_number: object, raw: object) -> str:
-    """The person part of a problem's identity: its ID number, else a hash of the row.
-
-    >>> id_key("53018119800101123X", "{}")
-    '53018119800101123X'
-    >>> id_key(None, '{"姓名": "张三"}')[:4]
-    'row:'
-    """
-    text = "" if id_number is None or pd.isna(id_number) else str(id_number).strip()
-    if text:
-        return text
-    digest = hashlib.sha256(str(raw or "").encode("utf-8")).hexdigest()[:16]
-    return f"row:{digest}"
+# The person part of a problem's identity: its ID number, else a hash of the
+# row as written (a row without an ID is told apart by its cells).
+ID_KEY_SQL = "coalesce(nullif(trim(id_number), ''), 'row:' || left(sha256(coalesce(raw, '')), 16))"
 
 
 def _dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -131,11 +120,10 @@ def _problem_rows(db: str | Path, where: str = "", params: object = None) -> pd.
         df = store.frame(
             con,
             "SELECT import_seq, batch, as_of, source_file, row_number, kind, reason, id_number, "
-            f"raw, severity, field, message FROM problems {where} "
+            f"raw, severity, field, message, {ID_KEY_SQL} AS id_key FROM problems {where} "
             "ORDER BY kind, as_of, import_seq, source_file, row_number, reason",
             params,
         )
-    df["id_key"] = [id_key(i, r) for i, r in zip(df["id_number"], df["raw"])]
     return _dates(df)
 
 
@@ -148,6 +136,22 @@ def _stored(con: sqlite3.Connection, kind: str) -> dict[tuple[str, str], tuple[s
     }
 
 
+SYNCED_SQL = "SELECT kind, as_of, import_seq FROM problem_sync"
+
+
+def _synced(rows: list[tuple]) -> dict[str, tuple[dt.date, int]]:
+    return {k: (dt.date.fromisoformat(a), int(s)) for k, a, s in rows}
+
+
+def _pending(batches: pd.DataFrame, synced: dict[str, tuple[dt.date, int]]) -> list:
+    """The batches later than the last one taken in for their kind, in order."""
+    return [
+        b
+        for b in batches.itertuples(index=False)
+        if b.kind not in synced or (b.as_of, int(b.import_seq)) > synced[b.kind]
+    ]
+
+
 def refresh(db: str | Path, now: dt.datetime | None = None) -> int:
     """Bring the statuses up to date with the published problem data; returns the
     number of batches taken in. Each batch in use later than the last one taken
@@ -156,23 +160,15 @@ def refresh(db: str | Path, now: dt.datetime | None = None) -> int:
     if not Path(db).exists():
         return 0
     batches = _batches(db)
-    if batches.empty:
-        return 0
+    if batches.empty or not _pending(batches, _synced(store.app_rows(db, SYNCED_SQL))):
+        return 0  # the common case, every page run: no write lock taken
     stamp = audit.now_text(now)
     applied = 0
     with store.app_store(db) as con:
         # One refresh at a time: another session's waits, then finds nothing to do.
         con.execute("BEGIN IMMEDIATE")
         _ensure_tables(con)
-        synced = {
-            k: (dt.date.fromisoformat(a), int(s))
-            for k, a, s in con.execute("SELECT kind, as_of, import_seq FROM problem_sync")
-        }
-        todo = [
-            b
-            for b in batches.itertuples(index=False)
-            if b.kind not in synced or (b.as_of, int(b.import_seq)) > synced[b.kind]
-        ]
+        todo = _pending(batches, _synced(con.execute(SYNCED_SQL).fetchall()))
         if not todo:
             return 0
         seqs = sorted({int(b.import_seq) for b in todo})
@@ -290,13 +286,13 @@ def counts_over_time(db: str | Path, scope: Scope) -> pd.DataFrame:
     columns = ["kind", "kind_label", "as_of", "found", "new", "fixed"]
     if df.empty:
         return pd.DataFrame(columns=columns)
-    found = (
-        _problem_rows(db)
-        .drop_duplicates(["kind", "import_seq", "id_key", "reason"])
-        .groupby(["kind", "as_of"])
-        .size()
-        .rename("found")
-    )
+    with store.reading(db) as con:
+        found = store.frame(
+            con,
+            f"""SELECT kind, as_of, count(DISTINCT ({ID_KEY_SQL}, reason)) AS found
+                FROM problems GROUP BY kind, as_of""",
+        )
+    found = _dates(found).set_index(["kind", "as_of"])["found"]
     new = df.groupby(["kind", "first_as_of"]).size().rename("new")
     new.index = new.index.set_levels(new.index.levels[1].map(dt.date.fromisoformat), level=1)
     fixed = df.dropna(subset=["fixed_as_of"]).groupby(["kind", "fixed_as_of"]).size()

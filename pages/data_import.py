@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
@@ -247,6 +248,29 @@ st.caption(
     "每个部门的问题数据可下载为 Excel 清单（含原因和更正方法）退回该部门；下载后其问题记为"
     "“已退回部门”，该部门后续批次中不再出现的问题记为“已更正”。每次下载都记录在审计日志中。"
 )
+
+
+# Cached on the published version: what each batch had does not change until an import.
+@st.cache_data(show_spinner=False, max_entries=16)
+def problem_counts(db: str, published: int | None, scope: Scope) -> pd.DataFrame:
+    return problem_workflow.counts_over_time(db, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def problem_counts_figure(db: str, published: int | None, scope: Scope) -> go.Figure:
+    over_time = problem_counts(db, published, scope)
+    fig = px.bar(
+        over_time.assign(as_of=over_time["as_of"].astype(str)),
+        x="as_of",
+        y="found",
+        color="kind_label",
+        barmode="group",
+        labels={"as_of": "数据日期", "found": "问题数", "kind_label": "部门数据"},
+    )
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 20, "b": 10})
+    return fig
+
+
 counts = problem_workflow.status_counts(db, scope)
 if counts.empty:
     st.info("还没有需要退回的问题数据。")
@@ -276,18 +300,11 @@ else:
             "send_back_download",
             lambda: problem_workflow.mark_sent(db, scope, kind),
         )
-    over_time = problem_workflow.counts_over_time(db, scope)
+    over_time = problem_counts(db, published, scope)
     if not over_time.empty:
-        fig = px.bar(
-            over_time.assign(as_of=over_time["as_of"].astype(str)),
-            x="as_of",
-            y="found",
-            color="kind_label",
-            barmode="group",
-            labels={"as_of": "数据日期", "found": "问题数", "kind_label": "部门数据"},
+        st.plotly_chart(
+            problem_counts_figure(db, published, scope), width="stretch", key="problem_counts_chart"
         )
-        fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 20, "b": 10})
-        st.plotly_chart(fig, width="stretch", key="problem_counts_chart")
         st.dataframe(
             over_time.drop(columns=["kind"]).rename(
                 columns={

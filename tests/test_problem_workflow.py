@@ -173,3 +173,13 @@ def test_the_page_sends_a_departments_sheet_back_and_logs_it(
     at.run()
     counts = next(d.value for d in at.dataframe if "待处理" in d.value.columns)
     assert counts.set_index("部门数据").loc["户籍人口", "已退回部门"] == 1
+
+
+def test_a_row_without_an_id_is_followed_by_its_cells(db: Path, batches: Path) -> None:
+    header = ["身份证号", "姓名", "户籍地址编码"]
+    rows = [header, [GOOD[0], "测试0", COMMUNITY], ["", "无号", COMMUNITY]]
+    import_batches([make_batch(batches, "2025-03-31", {"户籍人口.csv": rows})], db=db)
+    ((key, reason),) = _status(db, "hukou")
+    assert key.startswith("row:") and reason == "missing_value"
+    import_batches([make_batch(batches, "2025-06-30", {"户籍人口.csv": rows[:2]})], db=db)
+    assert _status(db, "hukou") == {(key, "missing_value"): "fixed"}
