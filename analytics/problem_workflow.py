@@ -7,7 +7,10 @@ for a row without one a hash of the row as written. Its status:
 - ``open``: found in the newest batch of its kind;
 - ``sent``: its department's send-back sheet has been downloaded since;
 - ``fixed``: a later batch of that kind (a later as-of date, or the same date
-  imported again) no longer has it. Should it come back, it is open again.
+  imported again) no longer has it; for death and survey, whose batches add up
+  rather than replace each other, a later import of the same as-of date (a
+  later date's file holds new events, not the old ones corrected). Should it
+  come back, it is open again.
 
 The statuses are kept in the app store (tables ``problem_status`` and
 ``problem_sync``, created here), and brought up to date from the published
@@ -22,6 +25,7 @@ import io
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -127,13 +131,19 @@ def _problem_rows(db: str | Path, where: str = "", params: object = None) -> pd.
     return _dates(df)
 
 
-def _stored(con: sqlite3.Connection, kind: str) -> dict[tuple[str, str], tuple[str, int]]:
+def _stored(con: sqlite3.Connection, kind: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(id_key, reason) -> (status, last_as_of) of ``kind``'s problems."""
     return {
-        (k, r): (s, q)
-        for k, r, s, q in con.execute(
-            "SELECT id_key, reason, status, last_seq FROM problem_status WHERE kind = ?", [kind]
+        (k, r): (s, a)
+        for k, r, s, a in con.execute(
+            "SELECT id_key, reason, status, last_as_of FROM problem_status WHERE kind = ?", [kind]
         )
     }
+
+
+def _event_kinds() -> frozenset[str]:
+    """Kinds whose batches add to the earlier ones (death, survey) instead of replacing them."""
+    return frozenset(load_sources().event_kinds)
 
 
 SYNCED_SQL = "SELECT kind, as_of, import_seq FROM problem_sync"
@@ -144,12 +154,24 @@ def _synced(rows: list[tuple]) -> dict[str, tuple[dt.date, int]]:
 
 
 def _pending(batches: pd.DataFrame, synced: dict[str, tuple[dt.date, int]]) -> list:
-    """The batches later than the last one taken in for their kind, in order."""
-    return [
-        b
-        for b in batches.itertuples(index=False)
-        if b.kind not in synced or (b.as_of, int(b.import_seq)) > synced[b.kind]
-    ]
+    """The batches not taken in yet, in the order to take them in: for a state kind
+    those later (as-of date, then import) than the last taken in, an earlier date
+    imported again changing nothing of today's; for an event kind every later
+    import, whatever its date, since each date's rows stay in force."""
+    events = _event_kinds()
+
+    def order(b: Any) -> tuple:
+        seq = int(b.import_seq)
+        return (seq,) if b.kind in events else (b.as_of, seq)
+
+    def done(b: Any) -> tuple | None:
+        if b.kind not in synced:
+            return None
+        as_of, seq = synced[b.kind]
+        return (seq,) if b.kind in events else (as_of, seq)
+
+    todo = [b for b in batches.itertuples(index=False) if done(b) is None or order(b) > done(b)]
+    return sorted(todo, key=lambda b: (b.kind, order(b)))
 
 
 def refresh(db: str | Path, now: dt.datetime | None = None) -> int:
@@ -186,8 +208,12 @@ def refresh(db: str | Path, now: dt.datetime | None = None) -> int:
 def _apply(
     con: sqlite3.Connection, kind: str, as_of: dt.date, seq: int, rows: pd.DataFrame, stamp: str
 ) -> None:
-    """Take in one batch of ``kind``: its problems are open, the others fixed."""
+    """Take in one batch of ``kind``: its problems are open, the others it would
+    have repeated fixed — every earlier one for a state kind (the batch replaces
+    what came before), for an event kind those of the same as-of date only (a
+    later date's batch holds new events, not a corrected copy of the old ones)."""
     day = as_of.isoformat()
+    event = kind in _event_kinds()
     mine = rows[(rows["kind"] == kind) & (rows["import_seq"] == seq)]
     found = dict.fromkeys(zip(mine["id_key"], mine["reason"], mine["severity"]))
     stored = _stored(con, kind)
@@ -212,10 +238,11 @@ def _apply(
                 "WHERE kind = ? AND id_key = ? AND reason = ?",
                 [day, seq, stamp, kind, key, reason],
             )
+    here = {(k, r) for k, r, _ in found}
     gone = [
         (key, reason)
-        for (key, reason), (status, _) in stored.items()
-        if status != "fixed" and (key, reason) not in {(k, r) for k, r, _ in found}
+        for (key, reason), (status, last) in stored.items()
+        if status != "fixed" and (key, reason) not in here and (not event or last == day)
     ]
     con.executemany(
         "UPDATE problem_status SET status = 'fixed', fixed_as_of = ?, changed_at = ? "
@@ -319,14 +346,23 @@ def _latest_batch(db: str | Path, kind: str) -> tuple[int, dt.date] | None:
 
 
 def send_back_rows(db: str | Path, scope: Scope, kind: str) -> pd.DataFrame:
-    """The problems of ``kind``'s newest batch (all of them still to correct),
-    with their original cells: what its department gets back."""
-    _require_bureau(scope)
-    latest = _latest_batch(db, kind)
-    if latest is None:
+    """The rows of ``kind``'s problems still to correct (open or sent), each as its
+    last batch had it, with the original cells: what its department gets back."""
+    df = statuses(db, scope)
+    df = df[(df["kind"] == kind) & (df["status"] != "fixed")]
+    if df.empty:
         return _problem_rows(db, "WHERE false")
-    seq, _ = latest
-    return _problem_rows(db, "WHERE kind = $kind AND import_seq = $seq", {"kind": kind, "seq": seq})
+    rows = _problem_rows(
+        db,
+        "WHERE kind = $kind AND list_contains($seqs, import_seq)",
+        {"kind": kind, "seqs": sorted({int(q) for q in df["last_seq"]})},
+    )
+    wanted = set(zip(df["id_key"], df["reason"], df["last_seq"].astype(int)))
+    keep = [
+        (k, r, int(q)) in wanted
+        for k, r, q in zip(rows["id_key"], rows["reason"], rows["import_seq"])
+    ]
+    return rows[keep].reset_index(drop=True)
 
 
 def _sheet_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -343,6 +379,7 @@ def _sheet_frame(rows: pd.DataFrame) -> pd.DataFrame:
     originals = pd.DataFrame(parsed, index=rows.index, dtype=object)
     front = pd.DataFrame(
         {
+            "数据日期": rows["as_of"].map(lambda d: f"{d:%Y-%m-%d}"),
             "文件": rows["source_file"],
             "行号": rows["row_number"],
             "类别": rows["severity"].map(SEVERITIES),
@@ -357,7 +394,7 @@ def _sheet_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([front, originals.astype(object).where(originals.notna(), "")], axis=1)
 
 
-def send_back_sheet(db: str | Path, scope: Scope, kind: str, as_of: dt.date | None = None) -> bytes:
+def send_back_sheet(db: str | Path, scope: Scope, kind: str) -> bytes:
     """The .xlsx a department gets back: one sheet, a title naming the department
     and the batch, then a row per problem (every cell a text cell)."""
     import xlsxwriter
@@ -366,7 +403,7 @@ def send_back_sheet(db: str | Path, scope: Scope, kind: str, as_of: dt.date | No
     table = safe_frame(_sheet_frame(rows))
     label = load_sources().kind_label(kind)
     latest = _latest_batch(db, kind)
-    day = latest[1] if latest else as_of
+    day = latest[1] if latest else None
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(
         buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}

@@ -85,7 +85,7 @@ def test_the_send_back_sheet_holds_only_its_departments_rows_in_chinese(first: P
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0][0].startswith("户籍人口问题数据退回清单")
     header, body = values[2], values[3:]
-    assert header[:6] == ["文件", "行号", "类别", "原因", "如何更正", "字段"]
+    assert header[:7] == ["数据日期", "文件", "行号", "类别", "原因", "如何更正", "字段"]
     assert len(body) == 1
     row = dict(zip(header, body[0]))
     assert row["文件"] == "户籍人口.csv" and row["行号"] == "6"
@@ -167,7 +167,7 @@ def test_the_page_sends_a_departments_sheet_back_and_logs_it(
     assert at.selectbox(key="send_back_kind").value == "hukou"
     data = app_test.fetch(at, made, "send_back_download")
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
-    assert ws.cell(4, 4).value == "身份证号错误"
+    assert ws.cell(4, 5).value == "身份证号错误"
     ((user, _, _, what, n, _),) = app_test.audit_rows(app_db, "export")
     assert (user, what, n) == ("钱人社", "问题数据退回 hukou 2025-06-30", 1)
     at.run()
@@ -183,3 +183,26 @@ def test_a_row_without_an_id_is_followed_by_its_cells(db: Path, batches: Path) -
     assert key.startswith("row:") and reason == "missing_value"
     import_batches([make_batch(batches, "2025-06-30", {"户籍人口.csv": rows[:2]})], db=db)
     assert _status(db, "hukou") == {(key, "missing_value"): "fixed"}
+
+
+def _survey(root: Path, as_of: str, rows: list[list[str]], name: str = "") -> Path:
+    header = ["身份证号", "调查日期", "调查结果"]
+    return make_batch(
+        root / name if name else root, as_of, {"入户调查.csv": [header, *rows]}, as_of=as_of
+    )
+
+
+def test_an_event_kinds_problem_is_fixed_only_by_its_own_date_sent_again(
+    db: Path, batches: Path
+) -> None:
+    bad = [GOOD[1], "2025-03-01", "不知道"]  # invalid_value: not a survey result
+    import_batches([_survey(batches, "2025-03-31", [bad])], db=db)
+    # The next quarter's survey file holds new visits: the March row is still wrong.
+    import_batches([_survey(batches, "2025-06-30", [[GOOD[2], "2025-05-01", "拒绝"]])], db=db)
+    assert _status(db, "survey") == {(GOOD[1], "invalid_value"): "open"}
+    rows = problem_workflow.send_back_rows(db, BUREAU, "survey")
+    assert list(rows["as_of"]) == [dt.date(2025, 3, 31)]
+    # March's file sent again, corrected.
+    fixed = [GOOD[1], "2025-03-01", "考虑中"]
+    import_batches([_survey(batches, "2025-03-31", [fixed], name="again")], db=db)
+    assert _status(db, "survey") == {(GOOD[1], "invalid_value"): "fixed"}
