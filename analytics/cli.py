@@ -86,7 +86,12 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_build(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    info = build_registry(db=args.db, as_of=args.as_of, debug=args.debug)
+    info = build_registry(
+        db=args.db,
+        as_of=args.as_of,
+        debug=args.debug,
+        progress=_progress if args.progress else None,
+    )
     audit.record(
         args.db,
         args.audit_user,
@@ -345,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--db", default=None)
     b.add_argument("--as-of", type=_date, default=None)
     b.add_argument("--debug", action="store_true", help="print each step's SQL, rows and time")
+    b.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)
     _audit_args(b)
     b.set_defaults(func=cmd_build)
 

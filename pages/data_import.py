@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import audit, reads, workflow, writes
+from analytics import audit, problem_workflow, reads, workflow, writes
 from analytics.access import Scope
 from analytics.exports import safe_csv_bytes
 from analytics.ingest import ImportRejected, rollback
+from analytics.reads.quality import newest_import
 from analytics.registry.build import BuildError
 from pages import _shared as ui
 
@@ -41,6 +43,20 @@ st.caption(
     "也可以上传一个或多个 .zip（每个 zip 为一个批次，内含 manifest.toml 时以其日期为准）。"
     "同一日期再次导入时，按数据种类替换之前的数据。"
 )
+# Outside the form, so that what the date means shows as soon as it is chosen.
+today = dt.date.today()
+newest = newest_import(db, scope)
+as_of = st.date_input(
+    "数据日期（截至）",
+    value=workflow.default_as_of(newest, today),
+    key="import_as_of",
+    help="散装文件以此日期为一个批次（默认为最近一次导入的数据日期）；zip 内的 manifest.toml 优先",
+)
+refusal, warning = workflow.check_as_of(as_of, newest, today)
+if refusal:
+    st.error(refusal)
+elif warning:
+    st.warning(warning)
 with st.form("upload_form", clear_on_submit=True):
     files = st.file_uploader(
         "选择文件",
@@ -48,18 +64,14 @@ with st.form("upload_form", clear_on_submit=True):
         type=["csv", "xlsx", "xls", "geojson", "json", "zip", "toml"],
         key="import_files",
     )
-    quarter_end = dt.date(dt.date.today().year, 3 * ((dt.date.today().month - 1) // 3) + 1, 1)
-    as_of = st.date_input(
-        "数据日期（截至）",
-        value=quarter_end - dt.timedelta(days=1),
-        key="import_as_of",
-        help="散装文件以此日期为一个批次；zip 内的 manifest.toml 优先",
-    )
     go = st.form_submit_button("导入并构建实名库", type="primary")
 
 if go:
+    loose = [f for f in files or [] if not f.name.lower().endswith(".zip")]
     if not files:
         st.error("请先选择要导入的文件。")
+    elif refusal and loose:
+        st.error("未导入：散装文件的数据日期晚于今天，请先改正数据日期。")
     else:
         try:
             # The uploaded files (personal data) live in a private folder that is
@@ -69,7 +81,8 @@ if go:
                 bar = st.progress(0.0, text="开始导入")
 
                 def progress(message: str, fraction: float) -> None:
-                    bar.progress(min(max(fraction, 0.0), 1.0) * 0.8, text=message)
+                    # The workflow splits the bar: reading each file, then each build step.
+                    bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
                 # The child processes write the import and build rows for this user.
                 report, info, notices = workflow.import_and_build(
@@ -228,6 +241,102 @@ else:
         "problems_download",
         lambda: writes.log_export(db, scope, f"问题数据 {as_of_text}", len(shown_probs)),
     )
+
+# ---------------------------------------------------------------- send back, by department
+st.subheader("问题数据退回与更正")
+st.caption(
+    "每个部门的问题数据可下载为 Excel 清单（含原因和更正方法）退回该部门；下载后其问题记为"
+    "“已退回部门”，该部门后续批次中不再出现的问题记为“已更正”。每次下载都记录在审计日志中。"
+)
+
+
+# Cached on the published version: what each batch had does not change until an import.
+@st.cache_data(show_spinner=False, max_entries=16)
+def problem_counts(db: str, published: int | None, scope: Scope) -> pd.DataFrame:
+    return problem_workflow.counts_over_time(db, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def problem_counts_figure(db: str, published: int | None, scope: Scope) -> go.Figure:
+    over_time = problem_counts(db, published, scope)
+    fig = px.bar(
+        over_time.assign(as_of=over_time["as_of"].astype(str)),
+        x="as_of",
+        y="found",
+        color="kind_label",
+        barmode="group",
+        labels={"as_of": "数据日期", "found": "问题数", "kind_label": "部门数据"},
+    )
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 20, "b": 10})
+    return fig
+
+
+counts = problem_workflow.status_counts(db, scope)
+if counts.empty:
+    st.info("还没有需要退回的问题数据。")
+else:
+    st.dataframe(
+        counts.drop(columns=["kind"]).rename(
+            columns={"kind_label": "部门数据", **problem_workflow.STATUSES}
+        ),
+        hide_index=True,
+        width="stretch",
+        key="problem_status_counts",
+    )
+    to_send = counts[(counts["open"] + counts["sent"]) > 0]
+    if not to_send.empty:
+        kind = st.selectbox(
+            "退回部门",
+            list(to_send["kind"]),
+            format_func=dict(zip(counts["kind"], counts["kind_label"])).get,
+            key="send_back_kind",
+        )
+        label = reads.kind_label(kind)
+        ui.download(
+            f"下载{label}退回清单（Excel）",
+            lambda: problem_workflow.send_back_sheet(db, scope, kind),
+            f"问题数据退回_{label}.xlsx",
+            ui.XLSX_MIME,
+            "send_back_download",
+            lambda: problem_workflow.mark_sent(db, scope, kind),
+        )
+    over_time = problem_counts(db, published, scope)
+    if not over_time.empty:
+        st.plotly_chart(
+            problem_counts_figure(db, published, scope), width="stretch", key="problem_counts_chart"
+        )
+        st.dataframe(
+            over_time.drop(columns=["kind"]).rename(
+                columns={
+                    "kind_label": "部门数据",
+                    "as_of": "数据日期",
+                    "found": "该批问题数",
+                    "new": "新发现",
+                    "fixed": "已更正",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key="problem_counts_table",
+        )
+    with st.expander("各问题的处理状态"):
+        st.dataframe(
+            problem_workflow.status_list(db, scope).rename(
+                columns={
+                    "kind_label": "部门数据",
+                    "reason_label": "原因",
+                    "id_masked": "身份证号",
+                    "status_label": "状态",
+                    "first_as_of": "首次发现",
+                    "last_as_of": "最近出现",
+                    "sent_at": "退回时间",
+                    "sent_by": "退回人",
+                    "fixed_as_of": "更正于",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 # ---------------------------------------------------------------- quality over time
 st.subheader("各部门数据质量")

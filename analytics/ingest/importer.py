@@ -184,9 +184,11 @@ def read_batch(
     *,
     config: Config | None = None,
     today: dt.date | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[BatchResult, list[str]]:
     """Read and check one batch folder into temporary tables; nothing is written.
-    ``today`` (default: the machine's date) is the latest as-of date allowed.
+    ``today`` (default: the machine's date) is the latest as-of date allowed;
+    ``progress(file name, files done, files)`` is called before each file is read.
 
     Returns the result and the source file of each table, by its place."""
     config = config or load_config()
@@ -201,7 +203,9 @@ def read_batch(
             f"{folder.name}: 没有可导入的文件 (no .csv/.xlsx/.geojson files)", file=folder.name
         )
     tables: list[Table] = []
-    for p in tabular:
+    for k, p in enumerate(tabular):
+        if progress:
+            progress(p.name, k, len(tabular) + len(geo))
         seq = len(tables)
         tables += read_within(
             con,
@@ -236,6 +240,8 @@ def read_batch(
             file=geo[1].name,
         )
     for p in geo:
+        if progress:
+            progress(p.name, len(tabular), len(tabular) + len(geo))
         feats, report, errors = read_within(
             con,
             limits.file_read_seconds,
@@ -304,10 +310,19 @@ def _import_locked(
         try:
             seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches")
             for i, folder in enumerate(folders):
-                if progress:
-                    progress(f"读取 {folder.name}", i / max(len(folders), 1))
+
+                def each_file(name: str, done: int, files: int, i: int = i) -> None:
+                    # Each batch an equal share of the bar; each file of it an equal part.
+                    progress(f"读取 {name}", (i + done / max(files, 1)) / len(folders))
+
                 result, files = read_batch(
-                    folder, con, sources, workdir, config=config, today=today
+                    folder,
+                    con,
+                    sources,
+                    workdir,
+                    config=config,
+                    today=today,
+                    progress=each_file if progress else None,
                 )
                 seq += 1
                 write_batch(con, result, sources, seq, files)

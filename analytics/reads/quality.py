@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import audit
+from analytics import audit, store
 from analytics.access import AccessDenied, Scope
 from analytics.exports import imports_frame, problems_frame
 from analytics.reads.labels import (
@@ -31,6 +31,15 @@ def import_log(db: str | Path, scope: Scope) -> pd.DataFrame:
         df = imports_frame(con)
     df["kind_label"] = df["kind"].map(kind_label)
     return df
+
+
+def newest_import(db: str | Path, scope: Scope) -> dt.date | None:
+    """The newest as-of date of the files in use (None before any import)."""
+    _require_bureau(scope)
+    if not Path(db).exists():
+        return None
+    with reading(db) as con:
+        return store.scalar(con, "SELECT max(as_of) FROM import_files")
 
 
 def problems(db: str | Path, scope: Scope, as_of: dt.date | None = None) -> pd.DataFrame:

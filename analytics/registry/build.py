@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +28,12 @@ from analytics.config import Config, load_config
 from analytics.registry.errors import BuildError
 from analytics.registry.in_force import create_event_kinds, define_in_force, event_kinds
 from analytics.registry.keys import model_key, snapshot_keys
-from analytics.registry.runner import PythonStep, SqlStep, run_steps
+from analytics.registry.runner import PythonStep, SqlStep, Step, run_steps, step_label
 from analytics.registry.versions import snapshot_dates, version_for  # noqa: F401
+from analytics.sources import load_sources
+
+# progress(step, n, N) before each step of one date (runner.run_steps).
+StepProgress = Callable[[Step, int, int], None]
 
 STEPS_DIR = Path(__file__).parent
 # The marts kept for each version (temp table mart_X -> persistent reg_X).
@@ -241,6 +245,7 @@ def build_one(
     debug: bool = False,
     learn: bool = True,
     keys: tuple[str, str | None] = ("", None),
+    progress: StepProgress | None = None,
 ) -> int:
     """Build the registry for one date inside the caller's transaction; ``keys``
     are its snapshot key and, when it learns, its model key."""
@@ -251,7 +256,7 @@ def build_one(
         "WHERE key = 'last_version'), 0)) + 1 FROM registry_versions",
     )
     ctx = BuildContext(con, as_of, region, cfg, learn)
-    run_steps(con, PIPELINE, STEPS_DIR, ctx, debug)
+    run_steps(con, PIPELINE, STEPS_DIR, ctx, debug, progress)
     model, report = ctx.model, ctx.report
     _persist(con, version)
     persons, legal, targets = store.one(
@@ -295,6 +300,7 @@ def _build_date(
     chash: str,
     debug: bool,
     keys: tuple[str, str | None],
+    progress: StepProgress | None = None,
 ) -> int:
     """Build one date's snapshot: a history snapshot keeps the prior (no model
     key); the date asked for learns from the snapshots before it."""
@@ -302,7 +308,9 @@ def _build_date(
         con, "SELECT coalesce(max(import_seq), 0) FROM import_batches WHERE as_of <= ?", [as_of]
     )
     learn = keys[1] is not None
-    return build_one(con, as_of, region, cfg, seq, chash, debug, learn=learn, keys=keys)
+    return build_one(
+        con, as_of, region, cfg, seq, chash, debug, learn=learn, keys=keys, progress=progress
+    )
 
 
 def _reusable(
@@ -359,20 +367,44 @@ def build_registry(
     as_of: dt.date | None = None,
     debug: bool = False,
     config: Config | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> dict:
     """Build the registry for ``as_of`` (default: the newest imported date) and
     make it the current one. Earlier imported dates without an up-to-date
-    snapshot are built too, so history is complete."""
+    snapshot are built too, so history is complete. ``progress(message,
+    fraction)`` is called before each step of each date built (``构建 2025-06-30
+    步骤 12/48 关联 population``), the fraction over all of them."""
     cfg = config or load_config()
     db = Path(db) if db else store.default_db()
     try:
         with published.writer_lock(db, "构建"):
-            return _build_locked(db, as_of, debug, cfg)
+            return _build_locked(db, as_of, debug, cfg, progress)
     except published.WriterBusy as exc:
         raise BuildError(str(exc)) from exc
 
 
-def _build_locked(db: Path, as_of: dt.date | None, debug: bool, cfg: Config) -> dict:
+def _step_progress(
+    progress: Callable[[str, float], None] | None, day: dt.date, done: int, todo: int
+) -> StepProgress | None:
+    """The runner's per-step callback for the ``done``-th of ``todo`` dates built."""
+    if progress is None:
+        return None
+    label = load_sources().kind_label
+
+    def report(step: Step, n: int, total: int) -> None:
+        fraction = (done + (n - 1) / total) / todo
+        progress(f"构建 {day} 步骤 {n}/{total} {step_label(step, label)}", fraction)
+
+    return report
+
+
+def _build_locked(
+    db: Path,
+    as_of: dt.date | None,
+    debug: bool,
+    cfg: Config,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict:
     try:
         con = store.connect(db)
     except duckdb.Error as exc:
@@ -416,16 +448,19 @@ def _build_locked(db: Path, as_of: dt.date | None, debug: bool, cfg: Config) -> 
         # asked for, or an older build of another date, kept), and switches only
         # with the last commit: readers see one consistent registry.
         built = []
+        # --debug is there to watch the steps of the date asked for: it builds it.
+        todo = len(stale) + int(version is None or debug)
         for d in stale:
             with _transaction(con):
-                _build_date(con, d, region, cfg, chash, debug, (keys[d], None))
+                steps = _step_progress(progress, d, len(built), todo)
+                _build_date(con, d, region, cfg, chash, debug, (keys[d], None), steps)
                 prune(con)
             built.append(d)
-        # --debug is there to watch the steps of the date asked for: it builds it.
         if version is None or debug:
             with _transaction(con):
+                steps = _step_progress(progress, target, len(built), todo)
                 version = _build_date(
-                    con, target, region, cfg, chash, debug, (keys[target], learned)
+                    con, target, region, cfg, chash, debug, (keys[target], learned), steps
                 )
                 built.append(target)
                 store.set_meta(con, "current_version", str(version))
@@ -435,6 +470,8 @@ def _build_locked(db: Path, as_of: dt.date | None, debug: bool, cfg: Config) -> 
                 store.set_meta(con, "current_version", str(version))
                 prune(con)
         _hold_before_publishing()
+        if progress:
+            progress("发布实名库", 1.0)
         # Readers switch to the new registry only now, all of it at once.
         published.publish(con, db, "build")
         return {

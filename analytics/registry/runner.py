@@ -101,15 +101,42 @@ def run_python_step(
         _debug(step.name, f"python step {step.name}", rows, t0)
 
 
+# What a step does, by its layer (the table's prefix), for a progress line a
+# bureau's user reads: 整理 户籍人口 rather than 100_stg_hukou.sql.
+_LAYERS = {"stg": "整理", "int": "关联", "mart": "汇总", "macro": "准备"}
+_PYTHON_STEPS = {"params": "准备参数", "score": "评分排序", "other_goal_years": "其他目标年度"}
+
+
+def step_label(step: Step, kind_label: Callable[[str], str] = str) -> str:
+    """A step's name for a progress line, e.g. ``整理 户籍人口`` for
+    ``100_stg_hukou.sql`` (``kind_label`` names a staging step's kind).
+
+    >>> step_label(SqlStep("210_int_population.sql"))
+    '关联 population'
+    """
+    if isinstance(step, PythonStep):
+        return _PYTHON_STEPS.get(step.name, step.name)
+    table = step.file.removesuffix(".sql").split("_", 1)[-1]
+    layer, _, rest = table.partition("_")
+    if layer not in _LAYERS:
+        return table
+    return f"{_LAYERS[layer]} {kind_label(rest) if layer == 'stg' else rest}"
+
+
 def run_steps(
     con: duckdb.DuckDBPyConnection,
     steps: Iterable[Step],
     directory: Path,
     context: Any = None,
     debug: bool = False,
+    progress: Callable[[Step, int, int], None] | None = None,
 ) -> None:
-    """Run ``steps`` in order: SQL files from ``directory``, Python steps with ``context``."""
-    for step in steps:
+    """Run ``steps`` in order: SQL files from ``directory``, Python steps with ``context``.
+    ``progress(step, n, N)`` is called before each step (n from 1)."""
+    steps = list(steps)
+    for n, step in enumerate(steps, start=1):
+        if progress:
+            progress(step, n, len(steps))
         if isinstance(step, SqlStep):
             run_sql_file(con, directory / step.file, debug)
         else:
