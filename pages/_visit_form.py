@@ -19,6 +19,7 @@ import streamlit as st
 
 from analytics import audit, writes
 from analytics.access import mask_id
+from pages import _session as session
 from pages import _shared as ui
 
 # field of writes.record_visit -> the key suffix of its widget (prefix_suffix)
@@ -139,7 +140,8 @@ def _save(ctx: ui.Ctx, people: dict[str, str], prefix: str) -> None:
             surveyor=values["surveyor"],
         )
     except writes.VisitError as exc:
-        state[f"{prefix}_errors"] = exc.errors or {"who": str(exc)}
+        # An error of no one field (the person is not in the viewer's grid) goes above.
+        state[f"{prefix}_errors"] = exc.errors or {"who": session.chinese(exc)}
         return
     audit.record(
         ctx.db,

@@ -185,6 +185,7 @@ visits = card["visits"]
 if visits.empty:
     st.caption("还没有走访记录。")
 else:
+    visits = visits.assign(survey_date=pd.to_datetime(visits["survey_date"]).dt.date)
     visits = visits[
         [
             "survey_date",
