@@ -4,7 +4,8 @@ Laid out for A4 landscape: a title with the grid's name and the registry date,
 the header row repeated on every printed page, the columns fitted to the page
 width, and blank columns (走访日期, 结果, 签名) that the cadre fills in by hand
 during the visit. ID numbers stay masked on paper (a lost sheet must not leak
-them); the phone is printed in full because the cadre needs to call.
+them); the phone is printed in full because the cadre needs to call, and the
+address is where the person lives (居住证), else their 户籍 address.
 """
 
 from __future__ import annotations
@@ -24,18 +25,46 @@ COLUMNS: list[tuple[str, str | None, float]] = [
     ("性别", "gender", 5),
     ("年龄", "age", 5),
     ("社区/村", "community_name", 11),
+    ("地址", "address", 18),
     ("对象类型", "target_label", 8),
     ("重点群体", "groups_text", 8),
     ("得分", "score", 6),
-    ("推荐理由", "reasons", 34),
+    ("推荐理由", "reasons", 28),
     ("建议措施", "action", 12),
     ("联系电话", "phone", 13),
-    ("上次走访", "survey_result", 9),
+    ("上次走访", "last_visit", 12),
     ("走访日期", None, 11),
     ("结果", None, 14),
     ("签名", None, 9),
 ]
 HEADER_ROW = 2  # 0-based: title, subtitle, header
+
+
+def last_visit(survey_date: object, result: object) -> str:
+    """The last visit as one cell: its date and result (either may be missing).
+
+    >>> last_visit(dt.date(2025, 5, 10), "考虑中")
+    '2025-05-10 考虑中'
+    """
+    parts = []
+    if survey_date is not None and not pd.isna(survey_date):
+        parts.append(f"{pd.Timestamp(survey_date):%Y-%m-%d}")
+    if isinstance(result, str) and result:
+        parts.append(result)
+    return " ".join(parts)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame else pd.Series([None] * len(frame), index=frame.index)
+
+
+def _first_text(frame: pd.DataFrame, *names: str) -> pd.Series:
+    out = pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    for name in reversed(names):
+        col = _column(frame, name)
+        has = col.map(lambda v: isinstance(v, str) and bool(v.strip()))
+        out = out.where(~has, col)
+    return out
 
 
 def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: str = "") -> bytes:
@@ -84,6 +113,12 @@ def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: 
     frame = rows.copy()
     if "id_masked" not in frame and "id_number" in frame:
         frame["id_masked"] = frame["id_number"].map(mask_id)
+    if "address" not in frame:
+        frame["address"] = _first_text(frame, "residence_address", "hukou_address")
+    frame["last_visit"] = [
+        last_visit(d, r)
+        for d, r in zip(_column(frame, "last_survey_date"), _column(frame, "survey_result"))
+    ]
     for r, rec in enumerate(frame.to_dict("records"), start=HEADER_ROW + 1):
         for c, (_, col, _) in enumerate(COLUMNS):
             value = rec.get(col) if col else None
@@ -91,7 +126,7 @@ def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: 
                 ws.write_blank(r, c, None, blank)
             elif col == "score" and value is not None and not pd.isna(value):
                 ws.write_number(r, c, float(value), num)
-            elif value is None or (not isinstance(value, str) and pd.isna(value)):
+            elif value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
                 ws.write_blank(r, c, None, cell)
             elif isinstance(value, (int, float)):
                 ws.write_number(r, c, value, cell)

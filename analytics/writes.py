@@ -21,7 +21,16 @@ ABILITY_TO_PAY = _SOURCES.choices("ability_to_pay")
 
 
 class VisitError(ValueError):
-    """A field-visit record that cannot be stored; the message says which field."""
+    """A field-visit record that cannot be stored; the message says which field.
+
+    ``errors`` maps each field in error (the parameter names of
+    :func:`record_visit`) to its message, so a form can show each at its field;
+    ``field`` is the first of them (None when no one field is at fault)."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = dict(errors or {})
+        self.field = next(iter(self.errors), None)
 
 
 def log_export(db: str | Path, scope: Scope, what: str, rows: int) -> None:
@@ -63,12 +72,45 @@ def _text(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
+def visit_errors(
+    survey_date: object,
+    result: str | None,
+    ability_to_pay: str | None = None,
+    phone: str | None = None,
+    today: dt.date | None = None,
+) -> dict[str, str]:
+    """What is wrong with a visit's values, by field (the parameter names of
+    :func:`record_visit`), every field checked; empty when nothing is.
+
+    >>> visit_errors(dt.date(2025, 7, 1), None, phone="abc123", today=dt.date(2025, 7, 2))
+    {'result': '请选择调查结果', 'phone': '联系电话格式不对：只能是数字和“-”，7 到 20 位'}
+    """
+    today = today or dt.date.today()
+    errors: dict[str, str] = {}
+    if not isinstance(survey_date, dt.date):
+        errors["survey_date"] = "请填写走访日期"
+    elif survey_date > today:
+        errors["survey_date"] = f"走访日期不能晚于今天（{today:%Y-%m-%d}）"
+    if not result:
+        errors["result"] = "请选择调查结果"
+    elif result not in SURVEY_RESULTS:
+        errors["result"] = f"调查结果须为 {'/'.join(SURVEY_RESULTS)} 之一，收到 {result!r}"
+    if ability_to_pay and ability_to_pay not in ABILITY_TO_PAY:
+        errors["ability_to_pay"] = (
+            f"缴费能力须为 {'/'.join(ABILITY_TO_PAY)} 之一，收到 {ability_to_pay!r}"
+        )
+    text = _text(phone)
+    if text and not (text.replace("-", "").isdigit() and 7 <= len(text) <= 20):
+        errors["phone"] = "联系电话格式不对：只能是数字和“-”，7 到 20 位"
+    return errors
+
+
 def record_visit(
     db: str | Path,
     scope: Scope,
     id_number: str,
     survey_date: dt.date,
-    result: str,
+    result: str | None,
     willingness: str | None = None,
     reason: str | None = None,
     ability_to_pay: str | None = None,
@@ -82,16 +124,10 @@ def record_visit(
     record for the same person and day replaces the first (the contract's key of
     survey rows is id_number + survey_date)."""
     scope.require_names()
-    today = today or dt.date.today()
-    if result not in SURVEY_RESULTS:
-        raise VisitError(f"调查结果须为 {'/'.join(SURVEY_RESULTS)} 之一，收到 {result!r}")
-    if ability_to_pay and ability_to_pay not in ABILITY_TO_PAY:
-        raise VisitError(f"缴费能力须为 {'/'.join(ABILITY_TO_PAY)} 之一，收到 {ability_to_pay!r}")
-    if not isinstance(survey_date, dt.date) or survey_date > today:
-        raise VisitError(f"走访日期不能晚于今天 (survey date after today): {survey_date}")
+    errors = visit_errors(survey_date, result, ability_to_pay, phone, today)
+    if errors:
+        raise VisitError("；".join(errors.values()), errors)
     phone = _text(phone)
-    if phone and not (phone.replace("-", "").isdigit() and 7 <= len(phone) <= 20):
-        raise VisitError("联系电话格式不对 (not a phone number)")
     with store.reading(db) as con:
         version, as_of = version_for(con)
         person = store.one(

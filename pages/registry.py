@@ -10,7 +10,9 @@ import streamlit as st
 from analytics import audit, reads
 from analytics.access import mask_id
 from analytics.exports import safe_csv_bytes
+from analytics.visit_sheet import last_visit
 from pages import _shared as ui
+from pages._visit_form import visit_form
 
 ctx = ui.people_page("实名库查询", "输入完整身份证号、身份证号后4位以上，或姓名中的字。")
 
@@ -106,6 +108,25 @@ if p["duplicate_enrollment"]:
     facts.append("重复参保（待清理）")
 st.markdown("　·　".join(facts))
 
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _count(value: object) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+# Where to find the person and how to reach them (the phone masked on screen).
+last = last_visit(p["last_survey_date"], p["survey_result"])
+contact = {
+    "居住地址": _text(p.get("residence_address")) or "—",
+    "户籍地址": _text(p.get("hukou_address")) or "—",
+    "联系电话": p["phone_masked"] or "—",
+    "上次走访": f"{last}（共 {_count(p['visits'])} 次）" if last else "还没有走访",
+}
+st.markdown("　·　".join(f"**{k}**：{v}" for k, v in contact.items()))
+
 t = card["target"]
 if t is not None:
     st.markdown(
@@ -164,6 +185,7 @@ visits = card["visits"]
 if visits.empty:
     st.caption("还没有走访记录。")
 else:
+    visits = visits.assign(survey_date=pd.to_datetime(visits["survey_date"]).dt.date)
     visits = visits[
         [
             "survey_date",
@@ -188,6 +210,12 @@ else:
     ]
     st.dataframe(visits, hide_index=True, width="stretch")
 
+st.markdown("#### 录入走访结果")
+if ctx.is_current:
+    visit_form(ctx, {chosen: f"{p['name']}（{p['id_masked']}）"}, prefix="card_visit")
+else:
+    st.caption("正在查看历史快照；请在侧栏切换到最新数据日期后录入。")
+
 
 def card_frame() -> pd.DataFrame:
     """The card as one table (项目, 内容), for its download."""
@@ -198,6 +226,10 @@ def card_frame() -> pd.DataFrame:
         ("性别", p["gender"]),
         ("街道/镇", p["street_name"] or p["street_code"]),
         ("社区/村", p["community_name"] or p["community_code"]),
+        ("居住地址", _text(p.get("residence_address"))),
+        ("户籍地址", _text(p.get("hukou_address"))),
+        ("联系电话", _text(p.get("phone"))),
+        ("上次走访", last),
         ("参保情况", status),
         ("扩面对象类型", p["target_label"] or "不是扩面对象"),
         ("情况", "；".join(facts)),

@@ -4,13 +4,11 @@ record a visit's result, which updates the registry at once."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
-from analytics import audit, reads, writes
-from analytics.access import mask_id
+from analytics import reads
 from pages import _shared as ui
+from pages._visit_form import visit_form
 
 ctx = ui.people_page("走访清单", "身份证号与电话在屏幕上部分隐藏。")
 
@@ -82,6 +80,7 @@ screen = rows[
         "gender",
         "age",
         "community_name",
+        "address",
         "target_label",
         "groups_text",
         "score",
@@ -105,6 +104,7 @@ st.dataframe(
         "gender": "性别",
         "age": "年龄",
         "community_name": "社区/村",
+        "address": st.column_config.TextColumn("地址", help="居住证地址，没有时为户籍地址"),
         "target_label": "对象类型",
         "groups_text": "重点群体",
         "score": st.column_config.ProgressColumn(
@@ -144,6 +144,7 @@ work_list = rows[
         "age",
         "street_name",
         "community_name",
+        "address",
         "target_label",
         "groups_text",
         "score",
@@ -163,6 +164,7 @@ work_list = rows[
         "age": "年龄",
         "street_name": "街道/镇",
         "community_name": "社区/村",
+        "address": "地址",
         "target_label": "对象类型",
         "groups_text": "重点群体",
         "score": "得分",
@@ -198,8 +200,6 @@ with right:
 
 # ---------------------------------------------------------------- record a visit
 st.subheader("录入走访结果")
-if saved := st.session_state.pop("visits_saved", None):
-    st.success(saved)
 if not ctx.is_current:
     st.info("正在查看历史快照；请在侧栏切换到最新数据日期后录入。")
     st.stop()
@@ -214,58 +214,4 @@ labels = {
 }
 if len(rows) > FORM_CHOICES:
     st.caption(f"下拉列表只列出前 {FORM_CHOICES} 人，其他人请先用上方筛选缩小范围。")
-with st.form("visit_form", clear_on_submit=True):
-    who = st.selectbox("走访对象", list(labels), format_func=labels.get, key="visit_who")
-    a, b, c = st.columns(3)
-    with a:
-        survey_date = st.date_input(
-            "走访日期", value=dt.date.today(), max_value=dt.date.today(), key="visit_date"
-        )
-        result = st.selectbox("调查结果", writes.SURVEY_RESULTS, key="visit_result")
-    with b:
-        willingness = st.text_input("参保意愿", key="visit_willingness")
-        ability = st.selectbox(
-            "缴费能力",
-            ("",) + writes.ABILITY_TO_PAY,
-            key="visit_ability",
-            format_func=lambda v: v or "（未填）",
-        )
-    with c:
-        phone = st.text_input("联系电话", key="visit_phone")
-        surveyor = st.text_input("调查人", value=ctx.scope.user, key="visit_surveyor")
-    reason = st.text_input("未参保原因", key="visit_reason")
-    submitted = st.form_submit_button("保存走访结果", type="primary")
-
-if submitted:
-    try:
-        with st.spinner("正在保存并更新实名库……"):
-            writes.record_visit(
-                ctx.db,
-                ctx.scope,
-                who,
-                survey_date,
-                result,
-                willingness=willingness,
-                reason=reason,
-                ability_to_pay=ability or None,
-                phone=phone,
-                surveyor=surveyor,
-            )
-    except writes.VisitError as exc:
-        st.error(str(exc))
-    else:
-        audit.record(
-            ctx.db,
-            ctx.scope.user,
-            ctx.scope.role,
-            "visit",
-            f"走访结果 {result} 走访日期 {survey_date}",
-            rows=1,
-            detail=f"person {mask_id(who, head=6)}",
-        )
-        st.cache_data.clear()
-        st.session_state["visits_saved"] = (
-            f"已保存 {labels[who].split('（')[0]} 的走访结果"
-            f"（{result}），实名库已更新；评分将在下次构建时更新。"
-        )
-        st.rerun()
+visit_form(ctx, labels, prefix="visit")

@@ -19,15 +19,20 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
+from batchgen import make_batch
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Error
 from tinyregion import (
     COMMUNITIES,
     COMMUNITY_CODES,
     STREETS,
     build_tiny_db,
+    community_of,
     copy_database,
+    hukou_address,
+    person_id,
     write_batches,
 )
 
@@ -527,6 +532,177 @@ def test_recording_a_visit_updates_the_list(db: Path) -> None:
     assert user == "王专干" and "同意参保" in what
     person = query(db, f"SELECT id_number FROM reg_persons WHERE name = '{first['name']}'")[0][0]
     assert detail == f"person {person[:6]}********{person[-4:]}"
+
+
+def person_number(name: str) -> int:
+    """``i`` of the tiny region's person named ``测试<i>``."""
+    return int(name.removeprefix("测试"))
+
+
+def errors_under(at: AppTest, key: str) -> list[str]:
+    """The error messages drawn right under the widget ``key`` (in its column)."""
+    for block in (*at.columns, *at.get("form")):
+        nodes = list(block.children.values())
+        for n, node in enumerate(nodes):
+            if getattr(node, "key", None) == key:
+                found = []
+                for after in nodes[n + 1 :]:
+                    if not isinstance(after, Error):
+                        break
+                    found.append(after.value)
+                return found
+    raise AssertionError(f"no widget {key}")
+
+
+def sheet_rows(data: bytes) -> list[dict]:
+    """The printable visit sheet's people, by header."""
+    cells = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    header = [str(c) for c in cells[2]]
+    return [dict(zip(header, row)) for row in cells[3:]]
+
+
+def test_the_visit_list_and_its_sheet_say_where_each_target_lives(
+    db: Path, downloads: dict
+) -> None:
+    at = goto(app("cadre"), "pages/visits.py")
+    shown = at.dataframe[0].value
+    assert len(shown) > 0
+    assert list(shown["address"]) == [hukou_address(person_number(n)) for n in shown["name"]]
+    sheet = sheet_rows(fetch(at, downloads, "visits_download"))
+    assert [r["姓名"] for r in sheet] == list(shown["name"])
+    assert all(r["地址"] == hukou_address(person_number(r["姓名"])) for r in sheet)
+    # 上次走访 is the last visit's date and result: 测试0 was surveyed on 2025-05-10.
+    last = {r["姓名"]: r["上次走访"] for r in sheet}
+    assert last.pop("测试0") == "2025-05-10 考虑中" and set(last.values()) == {None}
+    assert next(r for r in sheet if r["姓名"] == "测试0")["联系电话"] == "13812345678"
+    csv_rows = list(
+        csv.DictReader(io.StringIO(fetch(at, downloads, "visits_csv").decode("utf-8-sig")))
+    )
+    assert [r["地址"] for r in csv_rows] == list(shown["address"])
+
+
+def test_the_residence_address_comes_before_the_hukou_address(db: Path, downloads: dict) -> None:
+    from analytics.ingest import import_batches
+    from analytics.registry.build import build_registry
+
+    movers = [0, 1]  # two targets of street A who hold a 居住证 (residence permit)
+    moved = {i: f"甲街道幸福路{i + 100}号" for i in movers}
+    residence = [["身份证号", "姓名", "居住地址编码", "居住地址"]]
+    residence += [[person_id(i), f"测试{i}", community_of(i), moved[i]] for i in movers]
+    batch = make_batch(db.parent / "more", "居住证", {"居住证.csv": residence})
+    import_batches([batch], db=db)
+    build_registry(db)
+    at = goto(app("cadre"), "pages/visits.py")
+    shown = at.dataframe[0].value.set_index("name")
+    for name, address in shown["address"].items():
+        i = person_number(name)
+        assert address == moved.get(i, hukou_address(i))
+    sheet = {r["姓名"]: r["地址"] for r in sheet_rows(fetch(at, downloads, "visits_download"))}
+    assert {sheet[f"测试{i}"] for i in movers} == set(moved.values())
+    at = goto(at, "pages/registry.py")
+    at.text_input(key="registry_query").input("测试1").run()
+    text = screen_text(ok(at))
+    assert f"**居住地址**：{moved[1]}" in text and f"**户籍地址**：{hukou_address(1)}" in text
+
+
+def test_the_person_card_shows_addresses_phone_and_last_visit(db: Path) -> None:
+    at = goto(app("cadre"), "pages/registry.py")
+    at.text_input(key="registry_query").input("测试0").run()
+    text = screen_text(ok(at))
+    assert f"**户籍地址**：{hukou_address(0)}" in text and "**居住地址**：—" in text
+    assert "**联系电话**：138****5678" in text and "13812345678" not in text
+    assert "**上次走访**：2025-05-10 考虑中（共 1 次）" in text
+
+
+def test_the_visit_result_has_no_default_and_is_required(db: Path) -> None:
+    at = goto(app("cadre"), "pages/visits.py")
+    result = at.selectbox(key="visit_result")
+    assert result.value is None and result.index is None
+    at.text_input(key="visit_willingness").input("愿意")
+    at.form_submit_button[0].click().run()
+    assert errors_under(ok(at), "visit_result") == ["请选择调查结果"]
+    assert at.text_input(key="visit_willingness").value == "愿意"
+    assert not at.success and app_query(db, "SELECT count(*) FROM visits") == [(0,)]
+    assert not audit_rows(db, "visit")
+
+
+def test_a_bad_phone_is_an_error_at_its_field_and_the_form_keeps_what_was_typed(
+    db: Path,
+) -> None:
+    at = goto(app("cadre"), "pages/visits.py")
+    second = at.selectbox(key="visit_who").options[1]  # the second of the list
+    who = list(at.dataframe[0].value["name"])[1]
+    at.selectbox(key="visit_who").set_value(person_id(person_number(who)))
+    at.date_input(key="visit_date").set_value(dt.date.today() - dt.timedelta(days=1))
+    at.selectbox(key="visit_result").set_value("同意参保")
+    at.text_input(key="visit_willingness").input("愿意")
+    at.selectbox(key="visit_ability").set_value("一般")
+    at.text_input(key="visit_phone").input("abc123")
+    at.text_input(key="visit_reason").input("没听说过")
+    at.form_submit_button[0].click().run()
+    ok(at)
+    (message,) = errors_under(at, "visit_phone")
+    assert "联系电话" in message
+    assert [e.value for e in at.error] == [message]  # at the field, nowhere else
+    kept = {
+        "visit_result": at.selectbox(key="visit_result").value,
+        "visit_ability": at.selectbox(key="visit_ability").value,
+        "visit_who": at.selectbox(key="visit_who").index,
+        "visit_date": at.date_input(key="visit_date").value,
+        "visit_willingness": at.text_input(key="visit_willingness").value,
+        "visit_phone": at.text_input(key="visit_phone").value,
+        "visit_reason": at.text_input(key="visit_reason").value,
+        "visit_surveyor": at.text_input(key="visit_surveyor").value,
+    }
+    assert kept == {
+        "visit_result": "同意参保",
+        "visit_ability": "一般",
+        "visit_who": 1,
+        "visit_date": dt.date.today() - dt.timedelta(days=1),
+        "visit_willingness": "愿意",
+        "visit_phone": "abc123",
+        "visit_reason": "没听说过",
+        "visit_surveyor": "王专干",
+    }
+    assert app_query(db, "SELECT count(*) FROM visits") == [(0,)]
+    at.text_input(key="visit_phone").input("139-0000-2222")
+    at.form_submit_button[0].click().run()
+    ok(at)
+    assert not at.error and any(second.split("（")[0] in s.value for s in at.success)
+    ((name, result, willingness, ability, phone, reason),) = app_query(
+        db, "SELECT name, result, willingness, ability_to_pay, phone, reason FROM visits"
+    )
+    assert (name, result, willingness, ability, phone, reason) == (
+        who,
+        "同意参保",
+        "愿意",
+        "一般",
+        "139-0000-2222",
+        "没听说过",
+    )
+    # Saved: the form is empty again for the next visit.
+    assert at.selectbox(key="visit_result").value is None
+    assert at.text_input(key="visit_phone").value == ""
+
+
+def test_a_visit_recorded_on_the_card_shows_on_the_card(db: Path) -> None:
+    at = goto(app("cadre"), "pages/registry.py")
+    at.text_input(key="registry_query").input("测试4").run()
+    ok(at)
+    assert at.selectbox(key="card_visit_result").value is None
+    at.selectbox(key="card_visit_result").set_value("拒绝")
+    at.text_input(key="card_visit_phone").input("1391234")
+    at.button(key="FormSubmitter:card_visit_form-保存走访结果").click().run()
+    ok(at)
+    assert errors_under(at, "card_visit_phone") == []
+    assert any("已保存 测试4" in s.value for s in at.success)
+    text = screen_text(at)
+    assert f"**上次走访**：{dt.date.today():%Y-%m-%d} 拒绝（共 1 次）" in text
+    assert "**联系电话**：***" in text  # seven digits: masked whole
+    visits = at.dataframe[-1].value
+    assert list(visits["调查结果"]) == ["拒绝"]
+    (row,) = audit_rows(db, "visit")
+    assert row[0] == "王专干" and "拒绝" in row[3]
 
 
 # ---------------------------------------------------------------- registry

@@ -6,11 +6,14 @@ opens every page (a screenshot of each goes to
 ``test-artifacts/``), clicks a street on the map and checks its communities
 appear, downloads a visit list, reads the .xlsx and finds the download in the audit
 log, and checks that the page
-asked nothing of any host but this one (the app must work offline).
+asked nothing of any host but this one (the app must work offline); and walks
+a cadre's day: the overview, the visit list filtered and printed, a person's
+card, a visit recorded with a typo that is shown at its field, fixed and saved.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -41,11 +44,12 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tinyregion import COMMUNITIES, STREETS, build_tiny_db
+from tinyregion import COMMUNITIES, STREETS, build_tiny_db, hukou_address
 
 from analytics import accounts, store
 
@@ -339,3 +343,126 @@ def test_every_page_map_click_and_visit_list_download(
             ):
                 hosts.add(url.split("/")[2])
     assert not hosts, f"requests left this machine: {sorted(hosts)}"
+
+
+def _widget(driver: webdriver.Chrome, testid: str, label: str):
+    """The widget of ``testid`` (e.g. stSelectbox) whose label is ``label``."""
+    for el in driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]'):
+        if el.find_element(By.CSS_SELECTOR, "label").text.strip() == label:
+            return el
+    raise AssertionError(f"no {testid} labelled {label}")
+
+
+def _choose(driver: webdriver.Chrome, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``."""
+    _widget(driver, "stSelectbox", label).find_element(
+        By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]'
+    ).click()
+    WebDriverWait(driver, 10).until(
+        lambda d: any(o.text == option for o in d.find_elements(By.CSS_SELECTOR, '[role="option"]'))
+    )
+    next(
+        o for o in driver.find_elements(By.CSS_SELECTOR, '[role="option"]') if o.text == option
+    ).click()
+
+
+def _type(driver: webdriver.Chrome, label: str, text: str) -> None:
+    box = _widget(driver, "stTextInput", label).find_element(By.CSS_SELECTOR, "input")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    box.send_keys(text)
+
+
+def _value(driver: webdriver.Chrome, label: str, testid: str = "stTextInput") -> str:
+    """What the text box (or the selectbox's box) labelled ``label`` shows."""
+    box = _widget(driver, testid, label).find_element(By.CSS_SELECTOR, "input")
+    return box.get_attribute("value")
+
+
+def _under(driver: webdriver.Chrome, testid: str, label: str) -> str:
+    """The text drawn right under the widget: the element after it in its column."""
+    widget = _widget(driver, testid, label)
+    return driver.execute_script(
+        "const box = arguments[0].closest('[data-testid=\"stElementContainer\"]');"
+        "const next = box && box.nextElementSibling;"
+        "return next && next.querySelector('[data-testid=\"stAlert\"]') ? next.innerText : '';",
+        widget,
+    )
+
+
+def _body(driver: webdriver.Chrome) -> str:
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_a_cadres_day_list_print_card_and_a_visit_with_a_typo(
+    app_url: str, browser, database: Path
+) -> None:
+    driver, downloads = browser
+    name, _, (street,) = CADRE
+    mine = {n for c, n in COMMUNITIES.items() if c.startswith(street)}
+    _login(driver, app_url, name, "走访清单")
+    # The day starts on the overview of the cadre's street.
+    _wait_text(driver, "扩面增效总览")
+    assert "参保率" in _body(driver)
+    _shot(driver, "10-专干-总览")
+
+    # The visit list, filtered to the upgrade targets, printed and read.
+    _open_page(driver, "走访清单")
+    _choose(driver, "对象类型", "升级")
+    _settled(driver)
+    _wait_text(driver, "升级")
+    count = re.search(r"共 (\d+) 人", _body(driver))
+    assert count, _body(driver)[:500]
+    sheet = _download_xlsx(driver, downloads).active
+    cells = list(sheet.iter_rows(values_only=True))
+    header = [str(c) for c in cells[2]]
+    people = [dict(zip(header, row)) for row in cells[3:]]
+    assert len(people) == int(count.group(1)) > 0
+    assert {p["对象类型"] for p in people} == {"升级"}
+    assert {p["社区/村"] for p in people} <= mine
+    for p in people:
+        assert p["地址"] == hukou_address(int(p["姓名"].removeprefix("测试")))
+    _shot(driver, "11-专干-走访清单-升级")
+
+    # A person's card, found in 实名库: where they live, no visit yet.
+    person = people[0]["姓名"]
+    i = int(person.removeprefix("测试"))
+    _open_page(driver, "实名库")
+    box = _widget(driver, "stTextInput", "身份证号或姓名").find_element(By.CSS_SELECTOR, "input")
+    box.send_keys(person, Keys.ENTER)
+    _settled(driver)
+    _wait_text(driver, f"户籍地址：{hukou_address(i)}")
+    assert "上次走访：还没有走访" in _body(driver)
+
+    # A visit with a typo in the phone: the error under the phone, the rest kept.
+    _choose(driver, "调查结果", "同意参保")
+    _type(driver, "参保意愿", "愿意")
+    _type(driver, "联系电话", "139abc123")
+    _type(driver, "未参保原因", "以为要一次交很多")
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
+    _settled(driver)
+    _wait_text(driver, "联系电话格式不对")
+    assert "联系电话格式不对" in _under(driver, "stTextInput", "联系电话")
+    assert _value(driver, "参保意愿") == "愿意"
+    assert _value(driver, "未参保原因") == "以为要一次交很多"
+    assert _value(driver, "联系电话") == "139abc123"
+    assert _value(driver, "调查结果", "stSelectbox") == "同意参保"
+    assert "已保存" not in _body(driver)
+    _shot(driver, "12-专干-走访-电话有误")
+
+    # Fixed and saved: the card shows the visit.
+    _type(driver, "联系电话", "13912345678")
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
+    _settled(driver)
+    _wait_text(driver, "已保存")
+    body = _body(driver)
+    assert f"上次走访：{dt.date.today():%Y-%m-%d} 同意参保（共 1 次）" in body
+    assert "联系电话：139****5678" in body and "13912345678" not in body
+    assert "联系电话格式不对" not in body
+    # The form is ready for the next visit.
+    assert _value(driver, "联系电话") == "" and _value(driver, "调查结果", "stSelectbox") == ""
+    _shot(driver, "13-专干-走访-已保存")
+    visits = store.app_rows(
+        database, "SELECT name, result, willingness, phone, surveyor FROM visits"
+    )
+    assert visits == [(person, "同意参保", "愿意", "13912345678", name)]

@@ -14,6 +14,8 @@ expects without reading the code under test:
 - platform workers (group 4) for ``i % 6 == 1``: upgrade targets;
 - 低保 (group 7) for ``i % 12 == 6``;
 - a survey of person 0 in the second batch;
+- 户籍地址 ``hukou_address(i)`` (its community's name and a house number; the
+  first quarter's text had no house number yet);
 - one 户籍 row of the second batch has a 17-digit ID (problem data ``invalid_id``).
 """
 
@@ -44,6 +46,14 @@ def person_id(i: int) -> str:
 
 def community_of(i: int) -> str:
     return COMMUNITY_CODES[i % 4]
+
+
+def hukou_address(i: int, as_of: dt.date = DATES[-1]) -> str:
+    """The 户籍地址 text of person ``i`` in the batch of ``as_of``."""
+    street = STREETS[community_of(i)[:9]]
+    if as_of == DATES[0]:
+        return f"{street}{COMMUNITIES[community_of(i)]}"
+    return f"{street}{COMMUNITIES[community_of(i)]}{i + 1}号"
 
 
 def _square(x: float, y: float, w: float, h: float) -> dict:
@@ -78,13 +88,13 @@ def write_batches(root: Path) -> list[Path]:
     """Two batch folders under ``root``."""
     folders = []
     for q, as_of in enumerate(DATES):
-        hukou = [["身份证号", "姓名", "户籍地址编码"]]
+        hukou = [["身份证号", "姓名", "户籍地址编码", "户籍地址"]]
         pension = [["身份证号", "险种", "参保状态", "参保地"]]
         platform = [["身份证号", "职业", "平台"]]
         dibao = [["身份证号", "姓名"]]
         for i in range(N):
             pid = person_id(i)
-            hukou.append([pid, f"测试{i}", community_of(i)])
+            hukou.append([pid, f"测试{i}", community_of(i), hukou_address(i, as_of)])
             m = i % 6
             if m in (1, 5) and not (q == 0 and m == 5):
                 pension.append([pid, "城乡居民", "参保缴费", REGION])
@@ -97,7 +107,7 @@ def write_batches(root: Path) -> list[Path]:
             if i % 12 == 6:
                 dibao.append([pid, f"测试{i}"])
         if q == 1:
-            hukou.append(["53018119800101123", "坏号", community_of(0)])  # invalid_id
+            hukou.append(["53018119800101123", "坏号", community_of(0), ""])  # invalid_id
         division = [["区划代码", "区划名称"], [REGION, "示例市"]]
         division += [[c, n] for c, n in STREETS.items()]
         division += [[c, n] for c, n in COMMUNITIES.items()]

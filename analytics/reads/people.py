@@ -105,7 +105,8 @@ def targets(
     """Ranked person targets inside the scope and the filters, best score first.
 
     ``rank`` is the rank over the whole region (as the export says); ``grid_rank``
-    is 1..N within the rows returned."""
+    is 1..N within the rows returned. ``address`` is where to find the person:
+    the 居住证 address, else the 户籍 one (both are columns too)."""
     scope.require_names()
     if target_type is not None and target_type not in TARGET_TYPES:
         raise ValueError(f"target_type must be one of {list(TARGET_TYPES)}")
@@ -126,8 +127,11 @@ def targets(
                    t.street_code, coalesce(s.name, '') AS street_name,
                    t.community_code, coalesce(c.name, '') AS community_name,
                    t.score, t.reasons, t.action, t.action_rule, t.survey_result,
-                   t.last_survey_date, t.visits, t.claim_to_verify, t.phone
+                   t.last_survey_date, t.visits, t.claim_to_verify, t.phone,
+                   p.hukou_address, p.residence_address,
+                   coalesce(p.residence_address, p.hukou_address, '') AS address
             FROM reg_targets_ranked t
+            LEFT JOIN reg_persons p ON p.version = t.version AND p.id_number = t.id_number
             LEFT JOIN reg_kpi s ON s.version = t.version AND s.level = 'street'
                                 AND s.code = t.street_code
             LEFT JOIN reg_kpi c ON c.version = t.version AND c.level = 'community'

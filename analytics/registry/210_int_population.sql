@@ -1,6 +1,7 @@
 -- int_population: a row per person of the region (valid ID in 户籍 or 居住证 with an
 -- address code in the region), with street and community, age and exclusions.
--- Street and community come from 户籍, else from 居住证.
+-- Street and community come from 户籍, else from 居住证; each file's address text is
+-- kept as it came (the visit list and the person card show where to find someone).
 CREATE OR REPLACE TEMP TABLE int_population AS
 WITH people AS (
     SELECT
@@ -9,7 +10,9 @@ WITH people AS (
         coalesce(h.address_code, r.address_code) AS address_code,
         h.id_number IS NOT NULL AS in_hukou,
         r.id_number IS NOT NULL AS in_residence,
-        h.status AS hukou_status
+        h.status AS hukou_status,
+        h.address AS hukou_address,
+        r.address AS residence_address
     FROM stg_hukou h FULL OUTER JOIN stg_residence r USING (id_number)
 )
 SELECT
@@ -30,7 +33,9 @@ SELECT
         CASE WHEN pe.hukou_status = '迁出' THEN 'moved_out' END,
         CASE WHEN st.id_number IS NOT NULL THEN 'student' END,
         CASE WHEN i.id_number IS NOT NULL THEN 'inmate' END
-    ], lambda x: x IS NOT NULL) AS exclusions
+    ], lambda x: x IS NOT NULL) AS exclusions,
+    pe.hukou_address,
+    pe.residence_address
 FROM people pe
 CROSS JOIN params p
 LEFT JOIN int_death d USING (id_number)

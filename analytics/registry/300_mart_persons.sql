@@ -1,6 +1,7 @@
 -- mart_persons: a row per person of the region on the build date: where they
 -- live, whether they are in the legal population (and why not), their
--- enrollment, groups, survey and target type.
+-- enrollment, groups, survey and target type; the address texts of 户籍 and
+-- 居住证 come last (columns added later go at the end).
 CREATE OR REPLACE TEMP TABLE mart_persons AS
 WITH joined AS (
     SELECT
@@ -29,7 +30,7 @@ WITH joined AS (
     LEFT JOIN int_person_features f USING (id_number)
 )
 SELECT
-    *,
+    * EXCLUDE (hukou_address, residence_address),
     -- One type at most, tried in the order enroll, resume, upgrade. People drawing
     -- a pension are never targets; group 7 is never an upgrade target.
     CASE
@@ -39,5 +40,7 @@ SELECT
         WHEN residents_contributor AND NOT employee_contributor AND NOT drawing
              AND list_has_any(groups, [1, 3, 4, 5, 6, 8]) AND NOT list_contains(groups, 7)
             THEN 'upgrade'
-    END AS target_type
+    END AS target_type,
+    hukou_address,
+    residence_address
 FROM joined;
