@@ -62,8 +62,8 @@ st.dataframe(
                 "状态": STATE_LABELS.get(a.status(now), a.status(now)),
                 "连续密码错误": a.failed_attempts,
                 "须修改密码": "是" if a.must_change_password else "否",
-                "创建时间": a.created_at,
-                "最后变更": a.changed_at,
+                "创建时间": reads.cn_time(a.created_at),
+                "最后变更": reads.cn_time(a.changed_at),
             }
             for a in users
         ],
@@ -148,7 +148,7 @@ with f2:
     action = st.selectbox(
         "操作",
         [ALL, *audit.ACTIONS],
-        format_func=lambda a: a if a == ALL else f"{ACTION_LABELS[a]}（{a}）",
+        format_func=lambda a: a if a == ALL else ACTION_LABELS[a],
         key="audit_action",
     )
 with f3:
@@ -168,7 +168,14 @@ log_rows = reads.export_audit(
 st.caption(f"共 {len(log_rows):,} 条（最新在前）")
 shown = log_rows.assign(action=log_rows["action"].map(lambda a: ACTION_LABELS.get(a, a)))
 shown.columns = ["时间", "用户", "角色", "操作", "内容", "行数", "详情"]
-st.dataframe(shown, hide_index=True, width="stretch", height=420, key="admin_audit")
+# On screen the log's codes and English words are Chinese; the download keeps
+# the log as written (its readers filter on the codes).
+on_screen = shown.assign(
+    角色=shown["角色"].map(lambda r: ROLES.get(r, reads.audit_text(r))),
+    内容=shown["内容"].map(reads.audit_text),
+    详情=shown["详情"].map(reads.audit_text),
+)
+st.dataframe(ui.screen(on_screen), hide_index=True, width="stretch", height=420, key="admin_audit")
 
 filters = (
     f"用户={'全部' if user == ALL else user} 操作={'全部' if action == ALL else action} "

@@ -112,7 +112,7 @@ if report is not None:
     st.markdown("**本次导入报告**（读取 = 接收 + 重复 + 问题）")
     shown = report.assign(kind=report["kind"].map(reads.kind_label))
     shown.columns = ["批次", "数据日期", "文件", "数据种类", "读取", "接收", "重复", "问题", "警告"]
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(ui.screen(shown), hide_index=True, width="stretch")
 
 PENDING, DONE = "rollback_pending", "rollback_result"
 if DONE in st.session_state:  # the outcome of the rollback just confirmed
@@ -136,22 +136,24 @@ st.caption(
 )
 batches = rollback.list_batches(db)
 st.dataframe(
-    batches.assign(
-        in_use=batches["in_use"].map({True: "是", False: "否"}),
-        kinds=batches["kinds"].map(
-            lambda ks: "、".join(reads.kind_label(k) for k in str(ks).split(";") if k)
-        ),
-    )[["import_seq", *rollback.BATCH_COLUMNS]].rename(
-        columns={
-            "import_seq": "导入序号",
-            "batch": "批次",
-            "as_of": "数据日期",
-            "imported_at": "导入时间",
-            "kinds": "数据种类",
-            "files": "文件数",
-            "accepted": "接收行数",
-            "in_use": "在用",
-        }
+    ui.screen(
+        batches.assign(
+            in_use=batches["in_use"].map({True: "是", False: "否"}),
+            kinds=batches["kinds"].map(
+                lambda ks: "、".join(reads.kind_label(k) for k in str(ks).split(";") if k)
+            ),
+        )[["import_seq", *rollback.BATCH_COLUMNS]].rename(
+            columns={
+                "import_seq": "导入序号",
+                "batch": "批次",
+                "as_of": "数据日期",
+                "imported_at": "导入时间",
+                "kinds": "数据种类",
+                "files": "文件数",
+                "accepted": "接收行数",
+                "in_use": "在用",
+            }
+        )
     ),
     hide_index=True,
     width="stretch",
@@ -163,7 +165,7 @@ with st.form("rollback_form"):
         "选择要回滚的批次",
         choices,
         index=len(choices) - 1,
-        format_func=lambda c: f"{c[0]}（数据日期 {c[1]:%Y-%m-%d}）",
+        format_func=lambda c: f"{c[0]}（数据日期 {ui.cn_date(c[1])}）",
         key="rollback_choice",
     )
     if st.form_submit_button("回滚…"):
@@ -173,7 +175,7 @@ pending = st.session_state.get(PENDING)
 if pending is not None:
     name, day = pending
     st.warning(
-        f"确认回滚批次 {name}（数据日期 {day:%Y-%m-%d}）？该批次导入的全部数据、问题数据和边界将被删除，"
+        f"确认回滚批次 {name}（数据日期 {ui.cn_date(day)}）？该批次导入的全部数据、问题数据和边界将被删除，"
         "实名库随后重建。若该批次导入时替换了同一日期更早批次的数据，那些数据无法恢复，需要重新导入。"
     )
     yes, no = st.columns(2)
@@ -227,9 +229,15 @@ else:
         detail = chosen[
             ["kind_label", "source_file", "row_number", "reason", "field", "message", "raw"]
         ]
-        detail = detail.assign(reason=detail["reason"].map(lambda r: reads.REASON_LABELS.get(r, r)))
+        detail = detail.assign(
+            reason=detail["reason"].map(lambda r: reads.REASON_LABELS.get(r, r)),
+            field=[reads.field_label(k, f) for k, f in zip(chosen["kind"], detail["field"])],
+            message=[
+                reads.problem_message(k, m) for k, m in zip(chosen["kind"], detail["message"])
+            ],
+        )
         detail.columns = ["部门数据", "文件", "行号", "原因", "字段", "说明", "原始内容"]
-        st.dataframe(detail, hide_index=True, width="stretch", height=320)
+        st.dataframe(ui.screen(detail), hide_index=True, width="stretch", height=320)
     # Serialized on click only: tens of thousands of rows at 120k people.
     shown_probs = probs.drop(columns=["kind_label"])
     as_of_text = ctx.as_of if ctx else "latest"
@@ -347,7 +355,7 @@ qual = ui.quality(db, published, scope)
 def quality_figure(db: str, version: int | None, scope: Scope) -> go.Figure:
     # Cached on the registry version: plotly express takes a few hundred ms to build it.
     fig = px.line(
-        qual.assign(as_of=qual["as_of"].astype(str)),
+        qual.assign(as_of=qual["as_of"].map(ui.cn_date)),
         x="as_of",
         y="problem_rate",
         color="kind_label",
@@ -361,7 +369,12 @@ def quality_figure(db: str, version: int | None, scope: Scope) -> go.Figure:
 
 
 if not qual.empty:
-    st.plotly_chart(quality_figure(db, version, scope), width="stretch", key="quality_chart")
+    st.plotly_chart(
+        quality_figure(db, version, scope),
+        width="stretch",
+        key="quality_chart",
+        config=ui.chart_config("各部门数据质量"),
+    )
     table = qual.pivot_table(
         index="kind_label",
         columns="as_of",
@@ -369,8 +382,9 @@ if not qual.empty:
         aggfunc="sum",
         fill_value=0,
     )
-    table.columns = [f"{d:%Y-%m-%d} {'读取' if m == 'read' else '问题'}" for m, d in table.columns]
-    table = table[sorted(table.columns)]
+    order = sorted(table.columns, key=lambda c: (c[1], c[0] != "read"))
+    table = table[order]
+    table.columns = [f"{ui.cn_date(d)} {'读取' if m == 'read' else '问题'}" for m, d in order]
     st.dataframe(
         table.reset_index().rename(columns={"kind_label": "部门数据"}),
         hide_index=True,
@@ -379,8 +393,20 @@ if not qual.empty:
 
 with st.expander("全部导入记录"):
     log = ui.import_log(db, published, scope)
-    log = log.assign(kind=log["kind_label"]).drop(columns=["kind_label"])
-    st.dataframe(log, hide_index=True, width="stretch")
+    log = log.assign(
+        kind=log["kind_label"], encoding=log["encoding"].str.replace("utf", "UTF")
+    ).drop(columns=["kind_label"])
+    st.dataframe(
+        ui.screen(log.rename(columns=reads.COLUMN_LABELS)), hide_index=True, width="stretch"
+    )
 
 with st.expander("导出审计日志（含姓名的导出，最新在前）"):
-    st.dataframe(reads.export_audit(db, scope), hide_index=True, width="stretch")
+    exports = reads.export_audit(db, scope)
+    exports = exports.assign(
+        role=exports["role"].map(lambda r: reads.ROLE_LABELS.get(r, reads.audit_text(r))),
+        what=exports["what"].map(reads.audit_text),
+        detail=exports["detail"].map(reads.audit_text),
+    )
+    st.dataframe(
+        ui.screen(exports.rename(columns=reads.COLUMN_LABELS)), hide_index=True, width="stretch"
+    )

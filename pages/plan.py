@@ -104,7 +104,7 @@ fig.update_layout(
     xaxis={"dtick": 1, "title": None},
     legend={"orientation": "h", "y": -0.15},
 )
-st.plotly_chart(fig, width="stretch", key="plan_chart")
+st.plotly_chart(fig, width="stretch", key="plan_chart", config=ui.chart_config("目标测算"))
 
 met = []
 for year, (cov, struct) in sorted(goals.items()):

@@ -137,12 +137,12 @@ if t is not None:
 
 st.markdown("#### 重点群体及证据")
 if p["groups"]:
-    st.markdown("、".join(f"{g}. {reads.GROUPS[g]}" for g in p["groups"]))
+    st.markdown("、".join(reads.group_label(g) for g in p["groups"]))
     ev = card["evidence"][
         ["group_no", "group_label", "kind_label", "detail", "source_file", "row_number"]
     ]
     ev.columns = ["群体", "群体名称", "数据来源", "证据", "来源文件", "行号"]
-    st.dataframe(ev, hide_index=True, width="stretch")
+    st.dataframe(ui.screen(ev), hide_index=True, width="stretch")
 else:
     st.caption("未发现属于八类重点群体的证据。")
 
@@ -178,7 +178,7 @@ else:
         "来源文件",
         "行号",
     ]
-    st.dataframe(enr, hide_index=True, width="stretch")
+    st.dataframe(ui.screen(enr), hide_index=True, width="stretch")
 
 st.markdown("#### 走访记录")
 visits = card["visits"]
@@ -208,7 +208,7 @@ else:
         "调查人",
         "来源",
     ]
-    st.dataframe(visits, hide_index=True, width="stretch")
+    st.dataframe(ui.screen(visits), hide_index=True, width="stretch")
 
 st.markdown("#### 录入走访结果")
 if ctx.is_current:

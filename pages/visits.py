@@ -46,7 +46,7 @@ with f4:
         "重点群体",
         [ui.ALL] + list(reads.GROUPS),
         key="visits_group",
-        format_func=lambda g: g if g == ui.ALL else f"{g}. {reads.GROUPS[g]}",
+        format_func=lambda g: g if g == ui.ALL else reads.group_label(g),
     )
 with f5:
     min_score = st.number_input(
@@ -92,7 +92,7 @@ screen = rows[
     ]
 ]
 st.dataframe(
-    screen,
+    ui.screen(screen.assign(groups_text=screen["groups_text"].map(reads.groups_label))),
     hide_index=True,
     width="stretch",
     height=min(38 * (len(screen) + 1), 600),
@@ -113,7 +113,7 @@ st.dataframe(
         "reasons": st.column_config.TextColumn("推荐理由", width="large"),
         "action": "建议措施",
         "survey_result": "上次走访结果",
-        "last_survey_date": st.column_config.DateColumn("上次走访", format="YYYY-MM-DD"),
+        "last_survey_date": "上次走访",
         "phone_masked": "联系电话",
     },
 )

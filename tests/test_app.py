@@ -484,7 +484,7 @@ def test_visit_filters_narrow_the_list(db: Path) -> None:
     upgrades = ok(at).dataframe[0].value
     assert 0 < len(upgrades) < total and set(upgrades["target_label"]) == {"升级"}
     at.selectbox(key="visits_group").set_value(4).run()
-    assert set(ok(at).dataframe[0].value["groups_text"]) == {"4"}
+    assert set(ok(at).dataframe[0].value["groups_text"]) == {"4 新就业形态劳动者"}
     at.number_input(key="visits_min_score").set_value(0.99).run()
     assert ok(at).dataframe[0].value.empty
 
@@ -775,7 +775,7 @@ def test_import_page_imports_builds_and_reports(
     assert (report["读取"] == report["接收"] + report["重复"] + report["问题"]).all()
     assert query(target, "SELECT count(*) FROM registry_versions") == [(2,)]
     # The problem data of the build: the 17-digit ID of the second batch.
-    assert "invalid_id" in screen_text(at)
+    assert "身份证号：身份证号错误" in screen_text(at)
     assert [r[:3] for r in audit_rows(target) if r[2] in ("import", "build")] == [
         ("钱人社", "bureau", "import"),
         ("钱人社", "bureau", "build"),
