@@ -25,6 +25,7 @@ from analytics.accounts import Account
 from analytics.exports import safe_csv_bytes
 from analytics.store import default_db
 from analytics.visit_sheet import visit_sheet as _visit_sheet
+from geo import maps as _maps
 
 log = logging.getLogger("kuomian.app")
 
@@ -65,6 +66,30 @@ targets = st.cache_data(show_spinner=False, max_entries=128)(reads.targets)
 search_persons = st.cache_data(show_spinner=False, max_entries=128)(reads.search_persons)
 person_card = st.cache_data(show_spinner=False, max_entries=256)(reads.person_card)
 visit_sheet = st.cache_data(show_spinner=False, max_entries=16)(_visit_sheet)
+grid_kpi = st.cache_data(show_spinner=False, max_entries=64)(reads.grid_kpi)
+chart_config = _maps.chart_config
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def grid_trend(db: str, snapshots: tuple, codes: tuple[str, ...]) -> pd.DataFrame:
+    """A cadre's grid over all snapshots (``snapshots`` is the cache key)."""
+    return reads.grid_trend(db, codes)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def visit_coverage(
+    db: str, version: int, scope: Scope, year: int, visits_stamp: int
+) -> pd.DataFrame:
+    """Visit coverage per community; ``visits_stamp`` (the app's visits so far) is
+    part of the key, so a visit recorded since shows at the next run."""
+    return reads.visit_coverage(db, version, scope, year)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def visits_by_visitor(
+    db: str, version: int, scope: Scope, year: int, visits_stamp: int
+) -> pd.DataFrame:
+    return reads.visits_by_visitor(db, version, scope, year)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -100,6 +125,40 @@ def goals(db: str, version: int) -> dict[int, tuple[float, float]]:
     """year -> (coverage goal, structure goal) stored with the registry version, so
     colours and gaps always use the same goals."""
     return reads.goals(db, version)
+
+
+cn_date = reads.cn_date
+cn_time = reads.cn_time
+
+
+def screen(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as the screen shows it: dates as 2025年9月30日 (times with the hour),
+    yes/no in Chinese, and empty cells empty (Streamlit would print ``None``)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_bool_dtype(values):
+            out[col] = values.map({True: "是", False: "否"})
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            has_time = (values.dropna().dt.normalize() != values.dropna()).any()
+            out[col] = values.map(cn_time if has_time else cn_date)
+        elif values.dtype == object:
+            out[col] = [_cell(v) for v in values]
+        elif values.isna().any():
+            out[col] = ["" if pd.isna(v) else v for v in values]
+    return out
+
+
+def _cell(v: object) -> object:
+    if v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v)):
+        return ""
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, dt.datetime):
+        return cn_time(v) if (v.hour, v.minute, v.second) != (0, 0, 0) else cn_date(v)
+    if isinstance(v, dt.date):
+        return cn_date(v)
+    return v
 
 
 def pct(v: object, digits: int = 2) -> str:

@@ -175,3 +175,26 @@ def boundaries(db: str | Path, level: str, parent: str | None = None) -> pd.Data
             ORDER BY code""",
             {"n": digits, "parent": parent},
         )
+
+
+def _levels(codes: tuple[str, ...]) -> dict[str, list[str]]:
+    """A grid's codes by KPI level: 9 digits a street, 12 a community."""
+    out: dict[str, list[str]] = {}
+    for code in codes:
+        out.setdefault("street" if len(code) == 9 else "community", []).append(code)
+    return out
+
+
+def grid_kpi(db: str | Path, version: int, codes: tuple[str, ...]) -> pd.DataFrame:
+    """KPI rows of a cadre's grid (their streets and communities), in code order."""
+    parts = [
+        kpi(db, version, level).loc[lambda f, c=cs: f["code"].isin(c)]
+        for level, cs in _levels(tuple(codes)).items()
+    ]
+    return pd.concat(parts, ignore_index=True).sort_values("code", ignore_index=True)
+
+
+def grid_trend(db: str | Path, codes: tuple[str, ...]) -> pd.DataFrame:
+    """KPI rows of a cadre's grid at every registry snapshot, oldest first."""
+    parts = [kpi_trend(db, level, cs) for level, cs in _levels(tuple(codes)).items()]
+    return pd.concat(parts, ignore_index=True).sort_values(["as_of", "code"], ignore_index=True)
