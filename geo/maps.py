@@ -48,11 +48,63 @@ _EMPTY_TOPOLOGY = json.dumps(
     separators=(",", ":"),
 )
 OFFLINE_TOPOJSON_URL = "data:application/json," + quote(_EMPTY_TOPOLOGY) + "#"
-PLOTLY_CONFIG = {
-    "topojsonURL": OFFLINE_TOPOJSON_URL,
-    "displaylogo": False,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+
+# plotly.js's zh-CN locale, passed in the chart's config (``config.locales``):
+# Streamlit's plotly bundle registers no locale, but plotly.js reads a chart's
+# own ``locales`` before its registry, and Streamlit hands the config over as is.
+# The dictionary holds the texts the toolbar and the download can show; the
+# format gives Chinese month and day names to date axes and hover labels.
+ZH_CN_LOCALE = {
+    "dictionary": {
+        "Download plot as a png": "下载图片（PNG）",
+        "Download plot": "下载图片",
+        "Taking snapshot - this may take a few seconds": "正在生成图片，请稍候",
+        "Snapshot succeeded": "图片已生成",
+        "Sorry, there was a problem downloading your snapshot!": "抱歉，图片下载失败！",
+        "Autoscale": "自动缩放",
+        "Reset axes": "重置坐标轴",
+        "Reset view": "重置视图",
+        "Zoom": "缩放",
+        "Zoom in": "放大",
+        "Zoom out": "缩小",
+        "Pan": "平移",
+        "Box Select": "矩形选择",
+        "Lasso Select": "套索选择",
+        "Show closest data on hover": "悬停时显示最近的数据",
+        "Compare data on hover": "悬停时比较数据",
+        "Toggle Spike Lines": "显示或隐藏辅助线",
+        "Double-click to zoom back out": "双击恢复原始大小",
+        "Double-click on legend to isolate one trace": "双击图例只显示这一项",
+        "trace": "数据系列",
+        "Close": "关闭",
+    },
+    "format": {
+        "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+        "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+        "months": [f"{m}月" for m in range(1, 13)],
+        "shortMonths": [f"{m}月" for m in range(1, 13)],
+        "date": "%Y年%-m月%-d日",
+        "decimal": ".",
+        "thousands": ",",
+    },
 }
+
+
+def chart_config(filename: str = "图表", **extra: object) -> dict:
+    """The config of every chart: the zh-CN locale, and a toolbar of one button, the
+    PNG download (named ``filename``). Listing the buttons (``modeBarButtons``) is
+    what keeps Streamlit's own "Fullscreen" button, whose title is English, away."""
+    return {
+        "locale": "zh-CN",
+        "locales": {"zh-CN": ZH_CN_LOCALE},
+        "displaylogo": False,
+        "modeBarButtons": [["toImage"]],
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        **extra,
+    }
+
+
+PLOTLY_CONFIG = chart_config("地图", topojsonURL=OFFLINE_TOPOJSON_URL)
 
 
 def feature_collection(shapes: pd.DataFrame) -> dict:
@@ -76,14 +128,40 @@ def _fmt_rate(v: float | None) -> str:
 
 
 def colour_range(values: pd.Series, goal: float) -> tuple[float, float]:
-    """A range symmetric about the goal, wide enough for every value (at least ±1 point).
+    """The colour range: the data's own, widened to hold the goal (at least a point
+    either side of it), and never past 100% (a rate cannot exceed it).
 
     >>> colour_range(pd.Series([0.90, 0.97]), 0.95)
-    (0.9, 1.0)
+    (0.9, 0.97)
+    >>> colour_range(pd.Series([0.985, 0.999]), 0.995)
+    (0.985, 1.0)
     """
-    vals = pd.to_numeric(values, errors="coerce").dropna()
-    spread = max([abs(float(v) - goal) for v in vals] + [0.01])
-    return round(goal - spread, 10), round(goal + spread, 10)
+    vals = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    lo = min([*vals, goal - 0.01])
+    hi = min(1.0, max([*vals, goal + 0.01]))
+    return round(max(0.0, lo), 10), round(hi, 10)
+
+
+def diverging_scale(lo: float, hi: float, goal: float) -> list[list]:
+    """:data:`DIVERGING` with its white point moved to the goal's place in [lo, hi]
+    (the range is the data's, so it is seldom symmetric about the goal)."""
+    mid = 0.5 if hi <= lo else min(max((goal - lo) / (hi - lo), 0.0), 1.0)
+    stops = [0.0, mid / 2, mid, mid + (1 - mid) / 2, 1.0]
+    return [[round(p, 6), colour] for p, (_, colour) in zip(stops, DIVERGING, strict=True)]
+
+
+def _label_points(shapes: pd.DataFrame) -> pd.DataFrame:
+    """A point inside each area (shapely's representative point) to write its name on."""
+    from shapely.geometry import shape
+
+    points = [shape(json.loads(g)).representative_point() for g in shapes["geometry"]]
+    return pd.DataFrame(
+        {
+            "code": shapes["code"].to_numpy(),
+            "lon": [p.x for p in points],
+            "lat": [p.y for p in points],
+        }
+    )
 
 
 def choropleth(
@@ -94,12 +172,17 @@ def choropleth(
     goal_year: int,
     title: str = "",
     height: int = 560,
+    date_text: str = "",
+    source: str = "",
 ) -> go.Figure:
-    """A choropleth of the areas in ``shapes`` coloured by ``metric`` of ``kpi``.
+    """A printable choropleth of the areas in ``shapes`` coloured by ``metric`` of ``kpi``.
 
     ``shapes``: code, name, geometry (GeoJSON text). ``kpi``: the rows of
-    :func:`analytics.reads.kpi` for the same level. Hover shows the value, the goal,
-    the gap in people and the number of targets; ``customdata[0]`` is the code."""
+    :func:`analytics.reads.kpi` for the same level. Each area carries its name and
+    value; the colour range is the data's, capped at 100%, white at the goal; the
+    title, ``date_text`` and ``source`` are part of the figure, so the toolbar's
+    PNG download carries them. Hover shows the value, the goal, the gap in people
+    and the number of targets; ``customdata[0]`` is the code."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {list(METRICS)}")
     gap_col = GAP_COLUMN[metric].format(year=goal_year)
@@ -128,6 +211,7 @@ def choropleth(
     custom = data[["code", "name", "value_text", gap_col, "targets", "status"]].to_numpy()
     fig = go.Figure()
     known = data["value"].notna().to_numpy()
+    ticks = sorted({zmin, goal, zmax})
     fig.add_trace(
         go.Choropleth(
             geojson=geojson,
@@ -135,13 +219,17 @@ def choropleth(
             z=data.loc[known, "value"],
             customdata=custom[known],
             hovertemplate=hover,
-            colorscale=DIVERGING,
+            colorscale=diverging_scale(zmin, zmax, goal),
             zmin=zmin,
             zmax=zmax,
-            zmid=goal,
             marker_line_color="#555555",
             marker_line_width=0.8,
-            colorbar={"title": {"text": label}, "tickformat": ".0%", "len": 0.8},
+            colorbar={
+                "title": {"text": label},
+                "tickvals": ticks,
+                "ticktext": [f"目标 {t:.0%}" if t == goal else f"{t:.1%}" for t in ticks],
+                "len": 0.8,
+            },
             name=label,
         )
     )
@@ -161,13 +249,49 @@ def choropleth(
                 name="无数据",
             )
         )
+    # The names and values on the areas (a printed map has no hover).
+    points = _label_points(shapes).merge(data, on="code", how="left")
+    fig.add_trace(
+        go.Scattergeo(
+            lon=points["lon"],
+            lat=points["lat"],
+            mode="text",
+            text=[
+                f"{n or c}<br>{v}"
+                for n, c, v in zip(points["name"], points["code"], points["value_text"])
+            ],
+            textfont={"size": 12, "color": "#111111"},
+            customdata=points[
+                ["code", "name", "value_text", gap_col, "targets", "status"]
+            ].to_numpy(),
+            hovertemplate=hover,
+            showlegend=False,
+            name="名称",
+        )
+    )
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    subtitle = "　".join(t for t in (date_text, f"{goal_year}年目标 {goal:.0%}") if t)
+    note = "灰色：无应参保人口　" if (~known).any() else ""
     fig.update_layout(
-        title={"text": title},
+        title={"text": f"{title}<br><sup>{subtitle}</sup>" if title else subtitle},
         height=height,
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        margin={"l": 0, "r": 0, "t": 70, "b": 40},
         clickmode="event+select",
         dragmode=False,
+        paper_bgcolor="white",
+        annotations=[
+            {
+                "text": f"{note}红色：低于目标；蓝色：达到或超过目标"
+                + (f"　{source}" if source else ""),
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": -0.06,
+                "showarrow": False,
+                "xanchor": "left",
+                "font": {"size": 11, "color": "#555555"},
+            }
+        ],
     )
     return fig
 

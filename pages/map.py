@@ -13,6 +13,8 @@ from pages import _shared as ui
 ctx = ui.require_context()
 goals = ui.goals(ctx.db, ctx.version)
 st.title("扩面地图")
+region = ctx.status.region_name or "全市"
+SOURCE = f"来源：{region}基本养老保险扩面增效实名库"
 
 c1, c2, c3 = st.columns([1, 1, 2])
 with c1:
@@ -85,7 +87,7 @@ def table(frame, level_label: str) -> None:
         "扩面对象",
         "未参保市场主体",
     ]
-    st.dataframe(out, hide_index=True, width="stretch")
+    st.dataframe(ui.screen(out), hide_index=True, width="stretch")
 
 
 def pick_clicked_street() -> None:
@@ -105,7 +107,9 @@ else:
         metric,
         goal,
         year,
-        title=f"各街道/镇{label}（{year}年目标 {goal:.0%}）",
+        title=f"{region}各街道/镇{label}",
+        date_text=f"数据日期：{ui.cn_date(ctx.as_of)}",
+        source=SOURCE,
     )
     st.plotly_chart(
         fig,
@@ -114,9 +118,14 @@ else:
         key="street_map",
         on_select=pick_clicked_street,
         selection_mode="points",
-        config=maps.PLOTLY_CONFIG,
+        config=maps.chart_config(
+            f"{region}各街道{label}_{ctx.as_of:%Y%m%d}", topojsonURL=maps.OFFLINE_TOPOJSON_URL
+        ),
     )
-    st.caption("红色：低于目标；蓝色：达到或超过目标；灰色：无应参保人口。点击街道查看其社区。")
+    st.caption(
+        "红色：低于目标；蓝色：达到或超过目标；灰色：无应参保人口。点击街道查看其社区。"
+        "图右上角的按钮可下载带标题、日期和来源的图片（PNG），供打印。"
+    )
 
 street = None if picked == ui.ALL else picked
 table(streets, "街道/镇")
@@ -130,13 +139,22 @@ if street:
         st.warning("边界数据缺失：该街道没有社区/村边界，下表列出各社区的数值。")
     else:
         fig = maps.choropleth(
-            shapes, communities, metric, goal, year, title=f"{name}各社区/村{label}"
+            shapes,
+            communities,
+            metric,
+            goal,
+            year,
+            title=f"{name}各社区/村{label}",
+            date_text=f"数据日期：{ui.cn_date(ctx.as_of)}",
+            source=SOURCE,
         )
         st.plotly_chart(
             fig,
             width="stretch",
             theme=None,
             key=f"community_map_{street}",
-            config=maps.PLOTLY_CONFIG,
+            config=maps.chart_config(
+                f"{name}各社区{label}_{ctx.as_of:%Y%m%d}", topojsonURL=maps.OFFLINE_TOPOJSON_URL
+            ),
         )
     table(communities, "社区/村")
