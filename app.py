@@ -103,7 +103,7 @@ with st.sidebar:
                 "数据日期",
                 dates,
                 index=dates.index(status.current_as_of),
-                format_func=lambda d: d.strftime("%Y年%m月%d日"),
+                format_func=ui.cn_date,
                 key=ui.K_AS_OF,
                 help="按季度保存的实名库快照；默认为最新构建的日期",
             )

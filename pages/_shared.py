@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import traceback
 import uuid
 from collections.abc import Callable
@@ -159,6 +160,34 @@ def _cell(v: object) -> object:
     if isinstance(v, dt.date):
         return cn_date(v)
     return v
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_ENGLISH_GLOSS = re.compile(r"\s*[(（][^()（）]*[A-Za-z]{2}[^()（）]*[)）]")
+_ISO_DATE = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})-([0-9]{2})-([0-9]{2})(?![0-9])")
+
+
+def message(error: object) -> str:
+    """A data-layer message as the screen shows it: the English gloss in brackets
+    and the clauses without any Chinese (hints for the command line) left out,
+    ISO dates as 2025年6月30日.
+
+    >>> message("导入被拒绝 (rejected): 户籍人口.csv: 日期 2025-06-30 晚于今天; add manifest.toml")
+    '导入被拒绝：户籍人口.csv：日期 2025年6月30日 晚于今天'
+    """
+    text = _ENGLISH_GLOSS.sub("", str(error))
+    clauses = []
+    for clause in re.split(r"\s*[;；]\s*", text):
+        parts = [p.strip() for p in re.split(r"\s*[:：]\s+|：", clause) if p.strip()]
+        # A trailing part without Chinese that reads as English is a command-line hint.
+        while parts and not _CJK.search(parts[-1]) and re.search(r"[A-Za-z]{3}", parts[-1]):
+            if re.fullmatch(r"[\w.\-/]+\.(?:csv|xlsx|xls|zip|geojson|json|toml)", parts[-1]):
+                break
+            parts.pop()
+        if parts and _CJK.search("".join(parts)):
+            clauses.append("：".join(parts))
+    out = "；".join(clauses) or "操作未完成"
+    return _ISO_DATE.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", out)
 
 
 def pct(v: object, digits: int = 2) -> str:

@@ -91,7 +91,7 @@ if go:
             bar.progress(1.0, text="实名库已构建")
         except ImportRejected as exc:
             log_row("import", "上传导入", 0, "rejected; nothing imported")
-            st.error(f"导入被拒绝，数据库未作任何修改：{exc}")
+            st.error(f"导入被拒绝，数据库未作任何修改：{ui.message(exc)}")
         except BuildError as exc:
             log_row("import", "上传导入", None, "imported; the build failed")
             log_row("build", "上传后构建", None, "failed; the previous registry stays in use")
@@ -118,10 +118,10 @@ PENDING, DONE = "rollback_pending", "rollback_result"
 if DONE in st.session_state:  # the outcome of the rollback just confirmed
     lines, failed = st.session_state.pop(DONE)
     if failed and not lines:
-        st.error(f"回滚未执行，数据库未作任何修改：{failed}")
+        st.error(f"回滚未执行，数据库未作任何修改：{ui.message(failed)}")
     elif failed:
         st.warning("\n\n".join(lines))
-        st.error(f"批次已回滚，但实名库重建失败，仍在使用之前的实名库：{failed}")
+        st.error(f"批次已回滚，但实名库重建失败，仍在使用之前的实名库：{ui.message(failed)}")
     else:
         st.success("\n\n".join(lines))
 if not reads.status(db).imported:

@@ -13,6 +13,8 @@ browser (not in the element tree, so not checked here); they are allowed for the
 day a version puts them there.
 """
 
+# ruff: noqa: F811 - the test functions take the fixtures imported from test_app
+
 from __future__ import annotations
 
 import ast
@@ -209,7 +211,7 @@ def pages_of(role: str) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ["leader", "cadre", "bureau", "admin"])
-def test_every_page_of_every_role_shows_only_chinese(db, role: str) -> None:  # noqa: F811
+def test_every_page_of_every_role_shows_only_chinese(db, role: str) -> None:
     at = ok(app(role))
     failures = []
     for page in pages_of(role):
