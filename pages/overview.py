@@ -96,13 +96,15 @@ def trend_chart(trend: pd.DataFrame, metric: str, label: str, goal_idx: int, whe
                 hovertemplate=f"{name}<br>%{{x}}<br>{label}：%{{y:.2%}}<extra></extra>",
             )
         )
-    for year, dash in zip(years, ("dash", "dot", "dashdot", "longdash") * len(years)):
+    # Goals a point apart (95% and 96%) would write their labels over each other:
+    # the first below its line, the next above, and so on.
+    for i, (year, dash) in enumerate(zip(years, ("dash", "dot", "dashdot", "longdash") * 4)):
         fig.add_hline(
             y=goals[year][goal_idx],
             line_dash=dash,
             line_color="#b2182b",
             annotation_text=f"{year}年目标 {goals[year][goal_idx]:.0%}",
-            annotation_position="top left",
+            annotation_position=("bottom left", "top left")[i % 2],
         )
     fig.update_layout(
         title=f"{label}（{where}）",
