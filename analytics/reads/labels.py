@@ -36,6 +36,7 @@ def _missing(v: object) -> bool:
 def cn_date(d: object) -> str:
     """A date as the screen says it, without leading zeros; empty when there is none.
 
+    >>> import datetime as dt
     >>> cn_date(dt.date(2025, 9, 30)), cn_date("2025-03-01 00:00:00"), cn_date(None)
     ('2025年9月30日', '2025年3月1日', '')
     """
