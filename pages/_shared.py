@@ -143,7 +143,7 @@ def screen(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_datetime64_any_dtype(values):
             has_time = (values.dropna().dt.normalize() != values.dropna()).any()
             out[col] = values.map(cn_time if has_time else cn_date)
-        elif values.dtype == object:
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
             out[col] = [_cell(v) for v in values]
         elif values.isna().any():
             out[col] = ["" if pd.isna(v) else v for v in values]
@@ -159,6 +159,8 @@ def _cell(v: object) -> object:
         return cn_time(v) if (v.hour, v.minute, v.second) != (0, 0, 0) else cn_date(v)
     if isinstance(v, dt.date):
         return cn_date(v)
+    if isinstance(v, str) and _ISO_DATE.fullmatch(v):  # a date kept as text
+        return cn_dates(v)
     return v
 
 
@@ -186,8 +188,12 @@ def message(error: object) -> str:
             parts.pop()
         if parts and _CJK.search("".join(parts)):
             clauses.append("：".join(parts))
-    out = "；".join(clauses) or "操作未完成"
-    return _ISO_DATE.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", out)
+    return cn_dates("；".join(clauses) or "操作未完成")
+
+
+def cn_dates(text: str) -> str:
+    """``text`` with its ISO dates (2025-05-10) written as 2025年5月10日."""
+    return _ISO_DATE.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", str(text))
 
 
 def pct(v: object, digits: int = 2) -> str:

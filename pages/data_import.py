@@ -268,7 +268,7 @@ def problem_counts(db: str, published: int | None, scope: Scope) -> pd.DataFrame
 def problem_counts_figure(db: str, published: int | None, scope: Scope) -> go.Figure:
     over_time = problem_counts(db, published, scope)
     fig = px.bar(
-        over_time.assign(as_of=over_time["as_of"].astype(str)),
+        over_time.assign(as_of=over_time["as_of"].map(ui.cn_date)),
         x="as_of",
         y="found",
         color="kind_label",
@@ -284,7 +284,7 @@ if counts.empty:
     st.info("还没有需要退回的问题数据。")
 else:
     st.dataframe(
-        counts.drop(columns=["kind"]).rename(
+        ui.screen(counts.drop(columns=["kind"])).rename(
             columns={"kind_label": "部门数据", **problem_workflow.STATUSES}
         ),
         hide_index=True,
@@ -311,10 +311,13 @@ else:
     over_time = problem_counts(db, published, scope)
     if not over_time.empty:
         st.plotly_chart(
-            problem_counts_figure(db, published, scope), width="stretch", key="problem_counts_chart"
+            problem_counts_figure(db, published, scope),
+            width="stretch",
+            key="problem_counts_chart",
+            config=ui.chart_config("问题数据"),
         )
         st.dataframe(
-            over_time.drop(columns=["kind"]).rename(
+            ui.screen(over_time.drop(columns=["kind"])).rename(
                 columns={
                     "kind_label": "部门数据",
                     "as_of": "数据日期",
@@ -329,7 +332,7 @@ else:
         )
     with st.expander("各问题的处理状态"):
         st.dataframe(
-            problem_workflow.status_list(db, scope).rename(
+            ui.screen(problem_workflow.status_list(db, scope)).rename(
                 columns={
                     "kind_label": "部门数据",
                     "reason_label": "原因",

@@ -118,7 +118,7 @@ def _count(value: object) -> int:
 
 
 # Where to find the person and how to reach them (the phone masked on screen).
-last = last_visit(p["last_survey_date"], p["survey_result"])
+last = ui.cn_dates(last_visit(p["last_survey_date"], p["survey_result"]))
 contact = {
     "居住地址": _text(p.get("residence_address")) or "—",
     "户籍地址": _text(p.get("hukou_address")) or "—",

@@ -611,7 +611,7 @@ def test_the_person_card_shows_addresses_phone_and_last_visit(db: Path) -> None:
     text = screen_text(ok(at))
     assert f"**户籍地址**：{hukou_address(0)}" in text and "**居住地址**：—" in text
     assert "**联系电话**：138****5678" in text and "13812345678" not in text
-    assert "**上次走访**：2025-05-10 考虑中（共 1 次）" in text
+    assert "**上次走访**：2025年5月10日 考虑中（共 1 次）" in text
 
 
 def test_the_visit_result_has_no_default_and_is_required(db: Path) -> None:
@@ -697,7 +697,8 @@ def test_a_visit_recorded_on_the_card_shows_on_the_card(db: Path) -> None:
     assert errors_under(at, "card_visit_phone") == []
     assert any("已保存 测试4" in s.value for s in at.success)
     text = screen_text(at)
-    assert f"**上次走访**：{dt.date.today():%Y-%m-%d} 拒绝（共 1 次）" in text
+    today = dt.date.today()
+    assert f"**上次走访**：{today.year}年{today.month}月{today.day}日 拒绝（共 1 次）" in text
     assert "**联系电话**：***" in text  # seven digits: masked whole
     visits = at.dataframe[-1].value
     assert list(visits["调查结果"]) == ["拒绝"]
