@@ -132,12 +132,17 @@ cn_date = reads.cn_date
 cn_time = reads.cn_time
 
 
-def screen(frame: pd.DataFrame) -> pd.DataFrame:
+def screen(frame: pd.DataFrame, as_given: tuple[str, ...] = ("batch", "批次")) -> pd.DataFrame:
     """A table as the screen shows it: dates as 2025年9月30日 (times with the hour),
-    yes/no in Chinese, and empty cells empty (Streamlit would print ``None``)."""
+    yes/no in Chinese, and empty cells empty (Streamlit would print ``None``).
+    The columns ``as_given`` keep their text: a batch is named after its folder,
+    often its date (2025-03-31), and is shown as the user named it."""
     out = frame.copy()
     for col in out.columns:
         values = out[col]
+        if col in as_given:
+            out[col] = [_cell(v, dates_in_text=False) for v in values]
+            continue
         if pd.api.types.is_bool_dtype(values):
             out[col] = values.map({True: "是", False: "否"})
         elif pd.api.types.is_datetime64_any_dtype(values):
@@ -150,7 +155,7 @@ def screen(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _cell(v: object) -> object:
+def _cell(v: object, dates_in_text: bool = True) -> object:
     if v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v)):
         return ""
     if isinstance(v, bool):
@@ -159,7 +164,7 @@ def _cell(v: object) -> object:
         return cn_time(v) if (v.hour, v.minute, v.second) != (0, 0, 0) else cn_date(v)
     if isinstance(v, dt.date):
         return cn_date(v)
-    if isinstance(v, str) and _ISO_DATE.fullmatch(v):  # a date kept as text
+    if dates_in_text and isinstance(v, str) and _ISO_DATE.fullmatch(v):  # a date as text
         return cn_dates(v)
     return v
 
