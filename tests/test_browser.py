@@ -456,7 +456,8 @@ def test_a_cadres_day_list_print_card_and_a_visit_with_a_typo(
     _settled(driver)
     _wait_text(driver, "已保存")
     body = _body(driver)
-    assert f"上次走访：{dt.date.today():%Y-%m-%d} 同意参保（共 1 次）" in body
+    today = dt.date.today()
+    assert f"上次走访：{today.year}年{today.month}月{today.day}日 同意参保（共 1 次）" in body
     assert "联系电话：139****5678" in body and "13912345678" not in body
     assert "联系电话格式不对" not in body
     # The form is ready for the next visit.
