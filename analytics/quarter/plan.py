@@ -72,6 +72,15 @@ coverage meets the year's goal, and M the smallest M whose structure ratio meets
 it with that N (more enrollments only dilute the ratio, so a larger N never needs
 fewer upgrades, up to the rounding of a person): the componentwise smallest pair. Both are found by bisection over whole
 numbers, ``goal_met`` deciding.
+
+**Back-test** (:func:`backtest`). For each year-long window of the stored
+snapshots, one year of the plan from its first snapshot, with the flows observed
+over the window and N, M the campaign's enrollments and upgrades observed over
+it, set beside its last snapshot: the errors are what the model leaves out. On the
+demo (3000 and 20000 persons, 7 windows) the projection falls short of the legal
+population by about 2.8% (net moves in), of coverage by 1.1–1.7 percentage points
+and of the structure ratio by up to 3 points (enrollments straight into the
+employee scheme); contributors within 1.2%.
 """
 
 from __future__ import annotations
@@ -566,6 +575,89 @@ def _reach_frame(db: str | Path, year: int) -> pd.DataFrame:
     return _frame(basis, n, m)
 
 
+# ------------------------------------------------------------------ back-test
+
+BACKTEST_COLUMNS = [
+    "start",
+    "end",
+    "measure",
+    "projected",
+    "observed",
+    "error",
+    "relative_error",
+]
+BACKTEST_MEASURES = (
+    "legal_population",
+    "insured",
+    "contributors",
+    "employee_contributors",
+    "coverage_rate",
+    "structure_ratio",
+)
+
+
+def _state_of(con: duckdb.DuckDBPyConnection, version: int) -> State:
+    counts = dict(con.execute(_START_SQL, [version]).fetchall())
+    return State(*(int(counts.get(s, 0)) for s in LEGAL_STATES))
+
+
+def backtest(db: str | Path) -> pd.DataFrame:
+    """The projection checked against the history it is made from.
+
+    For every year-long window of stored snapshots (a snapshot and the one a year
+    later by :func:`years_between`, up to the registry in use), the flows are
+    observed over that window alone (its consecutive pairs), one year of the plan
+    is run from the window's first snapshot with N and M the campaign's own
+    enrollments and upgrades observed over it (rounded half up), and the result is
+    set beside the window's last snapshot. One row per window and measure
+    (``BACKTEST_MEASURES``): ``projected``, ``observed``, ``error`` = projected −
+    observed and ``relative_error`` = error ÷ observed (empty when observed is 0
+    or empty). A region with less than a year of snapshots gives no rows.
+
+    What the model leaves out (moves in and out, students, inmates, downgrades,
+    enrollments straight into the employee scheme, several changes of one person
+    within the window) is what the errors measure."""
+    rows = []
+    with store.reading(db) as con:
+        _, _, snapshots = _snapshots(con)
+        for i, (v0, d0) in enumerate(snapshots):
+            j = next(
+                (
+                    j
+                    for j in range(i + 1, len(snapshots))
+                    if years_between(d0, snapshots[j][1]) >= 1
+                ),
+                None,
+            )
+            if j is None or years_between(d0, snapshots[j][1]) != 1:
+                continue
+            v1, d1 = snapshots[j]
+            flows = _observe(con, snapshots[i : j + 1])
+            start, seen = _state_of(con, v0), _state_of(con, v1)
+            ((after, _, _),) = project(
+                start, flows, 1, round_half_up(flows.enroll), round_half_up(flows.upgrade)
+            )
+            projected, observed = _row_of(after), _row_of(seen)
+            for measure in BACKTEST_MEASURES:
+                p, o = projected[measure], observed[measure]
+                error = None if p is None or o is None else p - o
+                rows.append(
+                    {
+                        "start": d0,
+                        "end": d1,
+                        "measure": measure,
+                        "projected": p,
+                        "observed": o,
+                        "error": error,
+                        "relative_error": error / o if error is not None and o else None,
+                    }
+                )
+    frame = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
+    for col in ("projected", "observed", "error", "relative_error"):
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
 # ------------------------------------------------------------------ the CSV
 
 
@@ -601,10 +693,13 @@ def export_plan(
 
 
 __all__ = [
+    "BACKTEST_COLUMNS",
+    "BACKTEST_MEASURES",
     "PLAN_COLUMNS",
     "Flows",
     "PlanError",
     "State",
+    "backtest",
     "export_plan",
     "observed_flows",
     "plan",
