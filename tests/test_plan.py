@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -456,3 +457,41 @@ def test_backtest_reproduces_the_demo_history_within_the_stated_bounds(demo_regi
         assert worst.loc[measure, "a"] <= bound, (measure, worst.loc[measure, "a"])
     # The rows are the projection against the snapshot: projected − observed.
     assert (frame["error"] == frame["projected"] - frame["observed"]).all()
+
+
+# ------------------------------------------------------------------ one street's plan
+
+STREET = REGION + "001"
+
+
+def test_a_street_plan_of_the_only_street_is_the_city_plan(region):
+    # Everyone of the hand-made region lives in one street: its plan is the city's.
+    pd.testing.assert_frame_equal(plan(region, 4, 2, street=STREET), plan(region, 4, 2))
+    assert observed_flows(region, street=STREET) == observed_flows(region)
+    pd.testing.assert_frame_equal(reach(region, 2026, street=STREET), reach(region, 2026))
+
+
+@pytest.mark.parametrize("street", [REGION + "009", "12345", 530181001])
+def test_a_street_plan_needs_a_street_of_the_registry(region, street):
+    with pytest.raises(PlanError) as err:
+        plan(region, 0, 0, street=street)
+    assert "\n" not in str(err.value)
+
+
+def test_a_street_plan_starts_from_its_street_kpi_and_its_own_flows(demo_region, tmp_path):
+    from analytics.exports import export
+
+    out = tmp_path / "kpi.csv"
+    export("kpi", demo_region, out, level="street")
+    streets = pd.read_csv(out, dtype={"code": str}).set_index("code")
+    city = observed_flows(demo_region)
+    events = Counter()
+    for code, kpi in streets.iterrows():
+        first = _row(plan(demo_region, 10, 5, street=code), 2025)
+        for col in ("legal_population", "insured", "contributors", "employee_contributors"):
+            assert first[col] == kpi[col], (code, col)
+        events.update(observed_flows(demo_region, street=code).events)
+    # Deaths and retirements happen where people live: the streets' add up to the
+    # city's (a person who moves and dies in one quarter is the only exception).
+    for flow in ("death_C", "death_D", "retire"):
+        assert abs(events[flow] - city.events[flow]) <= 0.02 * city.events[flow] + 1, flow

@@ -73,6 +73,11 @@ it with that N (more enrollments only dilute the ratio, so a larger N never need
 fewer upgrades, up to the rounding of a person): the componentwise smallest pair. Both are found by bisection over whole
 numbers, ``goal_met`` deciding.
 
+**A street** (``street=CODE`` of :func:`plan`, :func:`reach`,
+:func:`observed_flows`): the same model on the people of one street in each
+snapshot (someone who moves to another street leaves it, as a move out of the
+city leaves the city: not a flow), its first row the street's KPI row.
+
 **Back-test** (:func:`backtest`). For each year-long window of the stored
 snapshots, one year of the plan from its first snapshot, with the flows observed
 over the window and N, M the campaign's enrollments and upgrades observed over
@@ -193,14 +198,25 @@ _STATE_SQL = """
             WHEN exclusions = ['under_16'] THEN 'child'
             ELSE 'out'
         END AS state
-    FROM reg_persons WHERE version = {v}"""
+    FROM reg_persons WHERE version = {v}{street}"""
+# A street's snapshot holds the people of the street on that date (someone who moves
+# to another street leaves it, as someone who moves away leaves the city).
+_IN_STREET = " AND street_code = $street"
 
-_PAIR_SQL = f"""
-    WITH p AS ({_STATE_SQL.format(v="$p")}), n AS ({_STATE_SQL.format(v="$n")})
+
+def _pair_sql(street: str | None) -> str:
+    where = _IN_STREET if street else ""
+    return f"""
+    WITH p AS ({_STATE_SQL.format(v="$p", street=where)}),
+         n AS ({_STATE_SQL.format(v="$n", street=where)})
     SELECT coalesce(p.state, 'absent') AS before, coalesce(n.state, 'absent') AS after,
            count(*) AS people
     FROM p FULL OUTER JOIN n USING (id_number)
     GROUP BY ALL"""
+
+
+def _params(street: str | None, **values: object) -> dict:
+    return {**values, "street": street} if street else values
 
 
 def _month_position(d: dt.date) -> Fraction:
@@ -233,7 +249,11 @@ def _rate(events: int, exposure: Fraction) -> Fraction:
     return Fraction(events) / exposure if exposure else Fraction(0)
 
 
-def _observe(con: duckdb.DuckDBPyConnection, snapshots: list[tuple[int, dt.date]]) -> Flows:
+def _observe(
+    con: duckdb.DuckDBPyConnection,
+    snapshots: list[tuple[int, dt.date]],
+    street: str | None = None,
+) -> Flows:
     events: Counter[str] = Counter()
     exposure: dict[str, Fraction] = {}
     span = Fraction(0)
@@ -244,9 +264,8 @@ def _observe(con: duckdb.DuckDBPyConnection, snapshots: list[tuple[int, dt.date]
     for (vp, dp), (vn, dn) in pairwise(snapshots):
         t = years_between(dp, dn)
         span += t
-        moved = {
-            (b, a): int(k) for b, a, k in con.execute(_PAIR_SQL, {"p": vp, "n": vn}).fetchall()
-        }
+        rows = con.execute(_pair_sql(street), _params(street, p=vp, n=vn)).fetchall()
+        moved = {(b, a): int(k) for b, a, k in rows}
         base = Counter()
         for (b, _), k in moved.items():
             base[b] += k
@@ -310,12 +329,14 @@ def _observe(con: duckdb.DuckDBPyConnection, snapshots: list[tuple[int, dt.date]
     )
 
 
-def observed_flows(db: str | Path) -> Flows:
+def observed_flows(db: str | Path, street: str | None = None) -> Flows:
     """The yearly flows observed between the consecutive stored snapshots up to the
-    registry in use (module docstring: what each flow counts and its base)."""
+    registry in use (module docstring: what each flow counts and its base); with
+    ``street`` (a 9-digit code), among the people of that street."""
+    street = _street_code(street)
     with store.reading(db) as con:
         _, _, snapshots = _snapshots(con)
-        return _observe(con, snapshots)
+        return _observe(con, snapshots, street)
 
 
 # ------------------------------------------------------------------ the projection
@@ -418,22 +439,43 @@ class _Basis:
         return max(self.year, max(g.year for g in self.goals))
 
 
-_START_SQL = f"""
-    SELECT state, count(*) FROM ({_STATE_SQL.format(v="?")})
+def _start_sql(street: str | None) -> str:
+    where = _IN_STREET if street else ""
+    return f"""
+    SELECT state, count(*) FROM ({_STATE_SQL.format(v="$v", street=where)})
     WHERE state IN ({", ".join(repr(s) for s in LEGAL_STATES)}) GROUP BY state"""
+
 
 _KPI_SQL = """
     SELECT legal_population, insured, coverage_rate, contributors, employee_contributors,
            structure_ratio
-    FROM reg_kpi WHERE version = ? AND level = 'city'"""
+    FROM reg_kpi WHERE version = $v AND level = 'city'"""
+_STREET_KPI_SQL = """
+    SELECT legal_population, insured, coverage_rate, contributors, employee_contributors,
+           structure_ratio
+    FROM reg_kpi WHERE version = $v AND level = 'street' AND code = $street"""
 
 
-def _basis(db: str | Path) -> _Basis:
+def _street_code(street: object) -> str | None:
+    """None (the city) or a street's 9-digit code."""
+    if street is None:
+        return None
+    if not isinstance(street, str) or not (len(street) == 9 and street.isdigit()):
+        raise PlanError(f"街道代码须为9位数字 (a street code has 9 digits): {street!r}")
+    return street
+
+
+def _basis(db: str | Path, street: str | None = None) -> _Basis:
+    street = _street_code(street)
     with store.reading(db) as con:
         version, as_of, snapshots = _snapshots(con)
-        flows = _observe(con, snapshots)
-        counts = dict(con.execute(_START_SQL, [version]).fetchall())
-        kpi = store.one(con, _KPI_SQL, [version])
+        kpi = store.one(con, _STREET_KPI_SQL if street else _KPI_SQL, _params(street, v=version))
+        if street and kpi is None:
+            raise PlanError(
+                f"街道 {street} 不在最新实名库中 (street {street} is not in the newest registry)"
+            )
+        flows = _observe(con, snapshots, street)
+        counts = dict(con.execute(_start_sql(street), _params(street, v=version)).fetchall())
         goals = goals_of(con, version)
     start = State(*(int(counts.get(s, 0)) for s in LEGAL_STATES))
     first = dict(zip(PLAN_COLUMNS[1:7], kpi)) if kpi else _row_of(start)
@@ -487,12 +529,14 @@ def _count(value: object, what: str) -> int:
     return number
 
 
-def plan(db: str | Path, enroll: int, upgrade: int) -> pd.DataFrame:
+def plan(db: str | Path, enroll: int, upgrade: int, street: str | None = None) -> pd.DataFrame:
     """The plan with ``enroll`` enrollments and ``upgrade`` upgrades every year: one
     row per year from the newest registry's year to the last goal year, the
-    contract's columns (module docstring: the model and the first row)."""
+    contract's columns (module docstring: the model and the first row). With
+    ``street`` (a 9-digit code) the same projection of that street alone: its
+    snapshots' people, its flows, and its street KPI as the first row."""
     enroll, upgrade = _count(enroll, "enroll"), _count(upgrade, "upgrade")
-    return _frame(_basis(db), enroll, upgrade)
+    return _frame(_basis(db, street), enroll, upgrade)
 
 
 # ------------------------------------------------------------------ reach
@@ -563,14 +607,15 @@ def reach_numbers(basis: _Basis, year: int) -> tuple[int, int]:
     return n, m
 
 
-def reach(db: str | Path, year: int) -> pd.DataFrame:
-    """The plan with the smallest equal yearly N and M that meet ``year``'s goals."""
-    return _reach_frame(db, year)
+def reach(db: str | Path, year: int, street: str | None = None) -> pd.DataFrame:
+    """The plan with the smallest equal yearly N and M that meet ``year``'s goals
+    (of the city, or of ``street`` as :func:`plan` has it)."""
+    return _reach_frame(db, year, street)
 
 
-def _reach_frame(db: str | Path, year: int) -> pd.DataFrame:
+def _reach_frame(db: str | Path, year: int, street: str | None = None) -> pd.DataFrame:
     # export_plan's parameter ``reach`` hides the function of that name.
-    basis = _basis(db)
+    basis = _basis(db, street)
     n, m = reach_numbers(basis, _count(year, "year"))
     return _frame(basis, n, m)
 
@@ -597,7 +642,7 @@ BACKTEST_MEASURES = (
 
 
 def _state_of(con: duckdb.DuckDBPyConnection, version: int) -> State:
-    counts = dict(con.execute(_START_SQL, [version]).fetchall())
+    counts = dict(con.execute(_start_sql(None), {"v": version}).fetchall())
     return State(*(int(counts.get(s, 0)) for s in LEGAL_STATES))
 
 
