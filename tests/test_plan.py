@@ -37,6 +37,8 @@ The registry is built with extra goals 2024 (before the newest year) and 2026
 then (9 + M)/(30 + 12) >= 0.3, M = 4 (3.6 rounded up).
 """
 
+# ruff: noqa: F811 - the page's test takes the app's fixture ``db`` imported from test_app
+
 from __future__ import annotations
 
 import csv
@@ -58,6 +60,7 @@ from region_builder import (
     make_id,
     write_batch,
 )
+from test_app import _navigation_as_served, built, db  # noqa: F401 - the app's fixtures
 
 from analytics.quarter.plan import (
     PLAN_COLUMNS,
@@ -495,3 +498,20 @@ def test_a_street_plan_starts_from_its_street_kpi_and_its_own_flows(demo_region,
     # city's (a person who moves and dies in one quarter is the only exception).
     for flow in ("death_C", "death_D", "retire"):
         assert abs(events[flow] - city.events[flow]) <= 0.02 * city.events[flow] + 1, flow
+
+
+# ------------------------------------------------------------------ the page's street
+
+
+def test_the_plan_page_projects_the_street_chosen(db):
+    """目标测算 on the app's tiny region: choosing a street shows that street's plan."""
+    from test_app import STREET_A, app, goto, ok
+    from test_app_quarter import plan_on_screen, same_plan
+
+    at = goto(app("leader"), "pages/plan.py")
+    same_plan(plan_on_screen(at), plan(db, 0, 0))
+    at.selectbox(key="plan_street").set_value(STREET_A).run()
+    same_plan(plan_on_screen(ok(at)), plan(db, 0, 0, street=STREET_A))
+    at.number_input(key="plan_enroll").set_value(3).run()
+    same_plan(plan_on_screen(ok(at)), plan(db, 3, 0, street=STREET_A))
+    assert any(c.value.startswith("甲街道：") for c in at.caption)
