@@ -104,7 +104,18 @@ def chart_config(filename: str = "图表", **extra: object) -> dict:
     }
 
 
-PLOTLY_CONFIG = chart_config("地图", topojsonURL=OFFLINE_TOPOJSON_URL)
+def map_config(**extra: object) -> dict:
+    """The config of the maps: :func:`chart_config` without a toolbar. The printable
+    map is the matplotlib one (:mod:`geo.print_map`, the quarterly report's), which
+    the map page offers as a download: the plotly map's own PNG button would be a
+    second printable map. Without a mode bar there is no Streamlit "Fullscreen"
+    button either (it lives in the mode bar)."""
+    config = chart_config(**extra)
+    del config["modeBarButtons"], config["toImageButtonOptions"]
+    return {**config, "displayModeBar": False}
+
+
+PLOTLY_CONFIG = map_config(topojsonURL=OFFLINE_TOPOJSON_URL)
 
 
 def feature_collection(shapes: pd.DataFrame) -> dict:

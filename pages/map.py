@@ -1,11 +1,21 @@
 """地图: streets coloured by a KPI against a goal; a click (or the selectbox) opens
-the communities of one street."""
+the communities of one street.
+
+The interactive maps are plotly, without a toolbar; the printable map is the
+quarterly report's (:func:`geo.print_map.coverage_map`), offered as a PNG download
+of the metric, goal and street shown, and audited as an ``export`` (aggregates:
+every role may download)."""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from analytics import audit
+from analytics.quarter.report import percent
 from analytics.registry.versions import goal_met
 from geo import maps
 from pages import _shared as ui
@@ -90,6 +100,60 @@ def table(frame, level_label: str) -> None:
     st.dataframe(ui.screen(out), hide_index=True, width="stretch")
 
 
+RATE_PARTS = {
+    "coverage_rate": ("insured", "legal_population"),
+    "structure_ratio": ("employee_contributors", "contributors"),
+}
+
+
+def print_png(shapes: pd.DataFrame, frame: pd.DataFrame, title: str) -> bytes:
+    """The printable map (the report's) of ``frame``'s areas for the metric and goal
+    shown: rates printed as the report prints them (two decimals, half up)."""
+    from geo.print_map import coverage_map
+
+    num, den = RATE_PARTS[metric]
+    rates = pd.DataFrame(
+        {
+            "code": frame["code"],
+            "rate": frame[metric],
+            "text": [
+                percent(n, d) if d else "无数据"
+                for n, d in zip(frame[num], frame[den], strict=True)
+            ],
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = coverage_map(
+            shapes,
+            rates,
+            Path(tmp) / "map.png",
+            title=title,
+            date_line=f"数据日期：{ui.cn_date(ctx.as_of)}",
+            source_line=SOURCE,
+            goal=goal,
+            goal_label=f"{year}年目标 {goal:.0%}",
+            label=label,
+        )
+        return out.read_bytes()
+
+
+def print_download(shapes: pd.DataFrame, frame: pd.DataFrame, title: str, key: str) -> None:
+    """下载打印版地图: the PNG made on click, with its ``export`` row."""
+    scope, db = ctx.scope, ctx.db
+    what = f"打印版地图 {title} {ctx.as_of:%Y-%m-%d} 对照{year}年目标 格式=png"
+    ui.download(
+        "下载打印版地图（PNG）",
+        lambda: print_png(shapes, frame, title),
+        f"{title}_{ctx.as_of:%Y%m%d}.png",
+        "image/png",
+        key,
+        # Aggregates: open to every role, and still logged as an export.
+        lambda: audit.record(
+            db, scope.user, scope.role, "export", what, rows=len(frame), detail=scope.describe()
+        ),
+    )
+
+
 def pick_clicked_street() -> None:
     """A click on a street chooses it in the selectbox (callbacks run before the page)."""
     code = maps.selected_code(st.session_state.get("street_map"))
@@ -118,14 +182,13 @@ else:
         key="street_map",
         on_select=pick_clicked_street,
         selection_mode="points",
-        config=maps.chart_config(
-            f"{region}各街道{label}_{ctx.as_of:%Y%m%d}", topojsonURL=maps.OFFLINE_TOPOJSON_URL
-        ),
+        config=maps.map_config(topojsonURL=maps.OFFLINE_TOPOJSON_URL),
     )
     st.caption(
         "红色：低于目标；蓝色：达到或超过目标；灰色：无应参保人口。点击街道查看其社区。"
-        "图右上角的按钮可下载带标题、日期和来源的图片（PNG），供打印。"
+        "下方按钮可下载带标题、日期、来源和目标的打印版地图（PNG），与季度报告中的地图相同。"
     )
+    print_download(street_shapes, streets, f"{region}各街道/镇{label}", "street_map_png")
 
 street = None if picked == ui.ALL else picked
 table(streets, "街道/镇")
@@ -153,8 +216,7 @@ if street:
             width="stretch",
             theme=None,
             key=f"community_map_{street}",
-            config=maps.chart_config(
-                f"{name}各社区{label}_{ctx.as_of:%Y%m%d}", topojsonURL=maps.OFFLINE_TOPOJSON_URL
-            ),
+            config=maps.map_config(topojsonURL=maps.OFFLINE_TOPOJSON_URL),
         )
+        print_download(shapes, communities, f"{name}各社区/村{label}", "community_map_png")
     table(communities, "社区/村")

@@ -1,7 +1,8 @@
 """目标测算: what a yearly campaign of N enrollments and M upgrades gives, year by
 year to the last goal year (``kuomian plan``), and the smallest N and M that meet
 a goal year's goals (``kuomian plan --reach``), from the newest registry and the
-flows observed between its snapshots. Aggregates only."""
+flows observed between its snapshots; of the city or of one street chosen (its own
+people, flows and KPI). Aggregates only."""
 
 from __future__ import annotations
 
@@ -16,18 +17,20 @@ from pages import _shared as ui
 
 
 @st.cache_data(show_spinner="正在测算……", max_entries=64)
-def cached_plan(db: str, version: int, enroll: int, upgrade: int) -> pd.DataFrame:
-    return plan(db, enroll, upgrade)
+def cached_plan(
+    db: str, version: int, enroll: int, upgrade: int, street: str | None
+) -> pd.DataFrame:
+    return plan(db, enroll, upgrade, street=street)
 
 
 @st.cache_data(show_spinner="正在反推每年所需人数……", max_entries=16)
-def cached_reach(db: str, version: int, year: int) -> pd.DataFrame:
-    return reach(db, year)
+def cached_reach(db: str, version: int, year: int, street: str | None) -> pd.DataFrame:
+    return reach(db, year, street=street)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_flows(db: str, version: int):
-    return observed_flows(db)
+def cached_flows(db: str, version: int, street: str | None):
+    return observed_flows(db, street=street)
 
 
 def whole(v: object) -> str:
@@ -49,13 +52,25 @@ st.title("目标测算")
 # the sidebar shows: its first row is that registry's city KPI.
 version = ctx.status.current_version
 goals = ui.goals(ctx.db, version)
-st.caption(
-    f"基于最新实名库（{cn_date(ctx.status.current_as_of)}）与各季度快照间观察到的人口流动，"
-    f"逐年测算至{max(goals)}年。"
-)
+streets = ui.kpi(ctx.db, version, "street")
+street_names = dict(zip(streets["code"], streets["name"]))
 
 # ---------------------------------------------------------------- the what-if
-a, b, _ = st.columns([1, 1, 2])
+a, b, c = st.columns([1, 1, 2])
+with c:
+    picked = st.selectbox(
+        "测算范围",
+        [ui.ALL, *streets["code"]],
+        key="plan_street",
+        format_func=lambda c: "全市" if c == ui.ALL else (street_names.get(c) or c),
+    )
+street = None if picked == ui.ALL else picked
+where = "全市" if street is None else (street_names.get(street) or street)
+st.caption(
+    f"{where}：基于最新实名库（{cn_date(ctx.status.current_as_of)}）与各季度快照间观察到的"
+    f"人口流动，逐年测算至{max(goals)}年。"
+    + ("" if street is None else "街道测算只计该街道的人员及其流动，迁入迁出（含街道间）不计。")
+)
 with a:
     enroll = st.number_input(
         "每年新增参保（人）", min_value=0, value=0, step=100, key="plan_enroll"
@@ -65,7 +80,7 @@ with b:
         "每年提升为职工养老（人）", min_value=0, value=0, step=100, key="plan_upgrade"
     )
 try:
-    frame = cached_plan(ctx.db, version, int(enroll), int(upgrade))
+    frame = cached_plan(ctx.db, version, int(enroll), int(upgrade), street)
 except PlanError as exc:
     st.error(session.chinese(exc) + "。")
     st.stop()
@@ -153,7 +168,7 @@ else:
         "目标年", later, index=len(later) - 1, format_func=lambda y: f"{y}年", key="plan_reach"
     )
     try:
-        needed = cached_reach(ctx.db, version, int(target))
+        needed = cached_reach(ctx.db, version, int(target), street)
     except PlanError as exc:
         st.warning(session.chinese(exc) + "。")
     else:
@@ -162,12 +177,12 @@ else:
         n, m = int(needed["enroll"].iloc[1]), int(needed["upgrade"].iloc[1])
         cov, struct = goals[target]
         st.markdown(
-            f"达到{target}年目标（参保率 {cov:.0%}、结构比 {struct:.0%}）每年需要"
+            f"{where}达到{target}年目标（参保率 {cov:.0%}、结构比 {struct:.0%}）每年需要"
             f"**新增参保 {n:,} 人、提升为职工养老 {m:,} 人**。"
         )
 
 # ---------------------------------------------------------------- the assumptions
-flows = cached_flows(ctx.db, version)
+flows = cached_flows(ctx.db, version, street)
 if not flows.observed:
     note = (
         "只有一个季度快照，未观察到人口流动：测算只计入上面填写的新增参保和提升，"

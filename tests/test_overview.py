@@ -19,11 +19,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_app import (  # noqa: F401 - the fixtures of the app's tests
+    ACCOUNTS,
     STREET_A,
+    STREETS,
     _navigation_as_served,
     app,
+    audit_rows,
     built,
     db,
+    downloads,
+    fetch,
     goto,
     ok,
 )
@@ -189,5 +194,61 @@ def test_the_map_page_passes_title_and_source_to_the_download(db: Path) -> None:
     assert "数据日期" in spec["layout"]["title"]["text"]
     assert "来源" in spec["layout"]["annotations"][0]["text"]
     config = json.loads(chart.proto.config)
-    assert config["toImageButtonOptions"]["format"] == "png"
     assert config["topojsonURL"].startswith("data:")
+
+
+def test_the_interactive_map_has_no_png_button_of_its_own(db: Path) -> None:
+    # One printable map: the report's (below); the plotly map has no toolbar.
+    at = goto(app("leader"), "pages/map.py")
+    (chart,) = at.get("plotly_chart")
+    config = json.loads(chart.proto.config)
+    assert config["displayModeBar"] is False
+    assert "toImageButtonOptions" not in config and "modeBarButtons" not in config
+    assert config["locale"] == "zh-CN"
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("role", ["leader", "cadre", "bureau"])
+def test_the_map_page_downloads_the_reports_printable_map(db: Path, downloads, role) -> None:
+    at = goto(app(role), "pages/map.py")
+    (button,) = [b for b in at.get("download_button") if b.key == "street_map_png"]
+    assert button.proto.label == "下载打印版地图（PNG）"
+    before = len(audit_rows(db, "export"))
+    png = fetch(at, downloads, "street_map_png")
+    assert png.startswith(PNG)
+    rows = audit_rows(db, "export")
+    assert len(rows) == before + 1
+    user, logged_role, _, what, n, _ = rows[-1]
+    assert user == ACCOUNTS[role][0]
+    assert logged_role == role and what.startswith("打印版地图 ") and "参保率" in what
+    assert n == len(STREETS)
+
+
+def test_the_printable_map_follows_the_metric_goal_and_street(db: Path, downloads) -> None:
+    from geo import print_map
+
+    drawn = []
+    real = print_map.coverage_map
+
+    def spy(shapes, rates, out, **kw):
+        drawn.append((sorted(shapes["code"]), kw))
+        return real(shapes, rates, out, **kw)
+
+    print_map.coverage_map = spy
+    try:
+        at = goto(app("bureau"), "pages/map.py")
+        at.radio(key="map_metric").set_value("structure_ratio").run()
+        at.selectbox(key="map_street").set_value(STREET_A).run()
+        ok(at)
+        keys = {b.key for b in at.get("download_button")}
+        assert {"street_map_png", "community_map_png"} <= keys
+        assert fetch(at, downloads, "community_map_png").startswith(PNG)
+    finally:
+        print_map.coverage_map = real
+    ((codes, kw),) = drawn
+    assert all(c.startswith(STREET_A) for c in codes)
+    assert kw["label"] == "结构比" and "结构比" in kw["title"]
+    assert kw["goal_label"] == f"{at.radio(key='map_goal_year').value}年目标 {kw['goal']:.0%}"
+    assert audit_rows(db, "export")[-1][3].startswith("打印版地图 ")
