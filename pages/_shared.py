@@ -292,7 +292,7 @@ def people_page(title: str, hint: str) -> Ctx:
     st.title(title)
     if not names_allowed(ctx):
         st.stop()
-    st.caption(f"网格：{ctx.grid_name}　数据日期：{ctx.as_of:%Y年%m月%d日}　{hint}")
+    st.caption(f"网格：{ctx.grid_name}　数据日期：{cn_date(ctx.as_of)}　{hint}")
     return ctx
 
 

@@ -101,7 +101,7 @@ if go:
             st.cache_data.clear()
             st.success(
                 f"已导入 {len(report)} 个文件，实名库已构建到 "
-                f"{info['as_of']:%Y年%m月%d日}（用时 {info['seconds']} 秒）。"
+                f"{ui.cn_date(info['as_of'])}（用时 {info['seconds']} 秒）。"
             )
             for note in notices:
                 st.info(note)
