@@ -1,8 +1,9 @@
 """目标测算: what a yearly campaign of N enrollments and M upgrades gives, year by
 year to the last goal year (``kuomian plan``), and the smallest N and M that meet
 a goal year's goals (``kuomian plan --reach``), from the newest registry and the
-flows observed between its snapshots; of the city or of one street chosen (its own
-people, flows and KPI). Aggregates only."""
+flows observed between its snapshots; of the city, of one street chosen (its own
+people, flows and KPI) or of one priority group (its people and flows). Aggregates
+only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.quarter.plan import PlanError, observed_flows, plan, reach
+from analytics.reads.labels import GROUPS, group_label
 from analytics.registry.versions import goal_met
 from pages import _session as session
 from pages import _shared as ui
@@ -18,19 +20,21 @@ from pages import _shared as ui
 
 @st.cache_data(show_spinner="正在测算……", max_entries=64)
 def cached_plan(
-    db: str, version: int, enroll: int, upgrade: int, street: str | None
+    db: str, version: int, enroll: int, upgrade: int, street: str | None, group: int | None
 ) -> pd.DataFrame:
-    return plan(db, enroll, upgrade, street=street)
+    return plan(db, enroll, upgrade, street=street, group=group)
 
 
 @st.cache_data(show_spinner="正在反推每年所需人数……", max_entries=16)
-def cached_reach(db: str, version: int, year: int, street: str | None) -> pd.DataFrame:
-    return reach(db, year, street=street)
+def cached_reach(
+    db: str, version: int, year: int, street: str | None, group: int | None
+) -> pd.DataFrame:
+    return reach(db, year, street=street, group=group)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_flows(db: str, version: int, street: str | None):
-    return observed_flows(db, street=street)
+def cached_flows(db: str, version: int, street: str | None, group: int | None):
+    return observed_flows(db, street=street, group=group)
 
 
 def whole(v: object) -> str:
@@ -56,20 +60,38 @@ streets = ui.kpi(ctx.db, version, "street")
 street_names = dict(zip(streets["code"], streets["name"]))
 
 # ---------------------------------------------------------------- the what-if
+# The scope: the city, a street (its 9-digit code) or a priority group ("group:G").
+GROUP_SCOPE = "group:"
+
+
+def scope_label(scope: str) -> str:
+    if scope == ui.ALL:
+        return "全市"
+    if scope.startswith(GROUP_SCOPE):
+        return "重点群体 " + group_label(scope.removeprefix(GROUP_SCOPE))
+    return street_names.get(scope) or scope
+
+
 a, b, c = st.columns([1, 1, 2])
 with c:
     picked = st.selectbox(
         "测算范围",
-        [ui.ALL, *streets["code"]],
+        [ui.ALL, *streets["code"], *(f"{GROUP_SCOPE}{g}" for g in sorted(GROUPS))],
         key="plan_street",
-        format_func=lambda c: "全市" if c == ui.ALL else (street_names.get(c) or c),
+        format_func=scope_label,
     )
-street = None if picked == ui.ALL else picked
-where = "全市" if street is None else (street_names.get(street) or street)
+group = int(picked.removeprefix(GROUP_SCOPE)) if picked.startswith(GROUP_SCOPE) else None
+street = None if picked == ui.ALL or group is not None else picked
+where = scope_label(picked)
 st.caption(
     f"{where}：基于最新实名库（{cn_date(ctx.status.current_as_of)}）与各季度快照间观察到的"
     f"人口流动，逐年测算至{max(goals)}年。"
     + ("" if street is None else "街道测算只计该街道的人员及其流动，迁入迁出（含街道间）不计。")
+    + (
+        ""
+        if group is None
+        else "重点群体测算只计各快照中属于该群体的人员及其流动，进入或离开该群体不计。"
+    )
 )
 with a:
     enroll = st.number_input(
@@ -80,7 +102,7 @@ with b:
         "每年提升为职工养老（人）", min_value=0, value=0, step=100, key="plan_upgrade"
     )
 try:
-    frame = cached_plan(ctx.db, version, int(enroll), int(upgrade), street)
+    frame = cached_plan(ctx.db, version, int(enroll), int(upgrade), street, group)
 except PlanError as exc:
     st.error(session.chinese(exc) + "。")
     st.stop()
@@ -168,7 +190,7 @@ else:
         "目标年", later, index=len(later) - 1, format_func=lambda y: f"{y}年", key="plan_reach"
     )
     try:
-        needed = cached_reach(ctx.db, version, int(target), street)
+        needed = cached_reach(ctx.db, version, int(target), street, group)
     except PlanError as exc:
         st.warning(session.chinese(exc) + "。")
     else:
@@ -182,7 +204,7 @@ else:
         )
 
 # ---------------------------------------------------------------- the assumptions
-flows = cached_flows(ctx.db, version, street)
+flows = cached_flows(ctx.db, version, street, group)
 if not flows.observed:
     note = (
         "只有一个季度快照，未观察到人口流动：测算只计入上面填写的新增参保和提升，"

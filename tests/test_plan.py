@@ -515,3 +515,98 @@ def test_the_plan_page_projects_the_street_chosen(db):
     at.number_input(key="plan_enroll").set_value(3).run()
     same_plan(plan_on_screen(ok(at)), plan(db, 3, 0, street=STREET_A))
     assert any(c.value.startswith("甲街道：") for c in at.caption)
+
+
+# ------------------------------------------------------------------ one group's plan
+
+
+def _group_counts(db: Path, group: int) -> dict:
+    """The newest registry's counts of the people in ``group``, straight from reg_persons."""
+    from analytics import store
+    from analytics.registry.versions import version_for
+
+    with store.reading(db) as con:
+        version, _ = version_for(con)
+        legal, insured, contributors, employee = con.execute(
+            """SELECT count(*) FILTER (legal),
+                      count(*) FILTER (legal AND insured),
+                      count(*) FILTER (legal AND (contributing OR employee_contributor)),
+                      count(*) FILTER (legal AND employee_contributor)
+               FROM reg_persons WHERE version = $v AND list_contains(groups, $g)""",
+            {"v": version, "g": group},
+        ).fetchone()
+    return {
+        "legal_population": legal,
+        "insured": insured,
+        "coverage_rate": insured / legal if legal else None,
+        "contributors": contributors,
+        "employee_contributors": employee,
+        "structure_ratio": employee / contributors if contributors else None,
+    }
+
+
+def test_a_group_plan_starts_from_the_counts_of_its_people(demo_region):
+    seen = 0
+    for group in range(1, 9):
+        frame = plan(demo_region, 10, 5, group=group)
+        assert list(frame.columns) == PLAN_COLUMNS
+        first, expected = _row(frame, 2025), _group_counts(demo_region, group)
+        for col, value in expected.items():
+            if value is None:
+                assert pd.isna(first[col]), (group, col)
+            else:
+                assert first[col] == pytest.approx(value, abs=0), (group, col)
+        seen += expected["legal_population"] > 0
+        # Its flows are those of its people only: no more events than the city's.
+        flows, city = observed_flows(demo_region, group=group), observed_flows(demo_region)
+        assert all(flows.events[k] <= city.events[k] for k in city.events), group
+    assert seen >= 4  # the demo fills most groups
+    # Reach works on a group as on the city: its plan with the numbers found.
+    needed = reach(demo_region, 2035, group=1)
+    n, m = int(needed["enroll"].iloc[1]), int(needed["upgrade"].iloc[1])
+    pd.testing.assert_frame_equal(needed, plan(demo_region, n, m, group=1))
+
+
+def test_a_group_and_a_street_together_restrict_to_both(demo_region):
+    from analytics import store
+
+    with store.reading(demo_region) as con:
+        (street,) = con.execute(
+            "SELECT code FROM reg_kpi WHERE level = 'street' ORDER BY code LIMIT 1"
+        ).fetchone()
+    both = _row(plan(demo_region, 0, 0, street=street, group=1), 2025)
+    alone = _row(plan(demo_region, 0, 0, group=1), 2025)
+    assert 0 <= both["legal_population"] <= alone["legal_population"]
+
+
+@pytest.mark.parametrize("group", [0, 9, -1, "3", True, 1.0])
+def test_a_group_plan_needs_a_group_1_to_8(region, group):
+    for call in (
+        lambda: plan(region, 0, 0, group=group),
+        lambda: reach(region, 2026, group=group),
+        lambda: observed_flows(region, group=group),
+    ):
+        with pytest.raises(PlanError) as err:
+            call()
+        assert "\n" not in str(err.value)
+
+
+def test_the_plan_page_offers_the_city_streets_and_groups_and_projects_a_group(db):
+    """目标测算: 测算范围 lists 全市, the streets and the eight groups by name; choosing a
+    group shows that group's plan."""
+    from test_app import app, goto, ok
+    from test_app_quarter import plan_on_screen, same_plan
+
+    from analytics.reads.labels import GROUPS
+
+    at = goto(app("leader"), "pages/plan.py")
+    scope = at.selectbox(key="plan_street")
+    assert scope.options[0] == "全市"
+    for g, name in GROUPS.items():
+        assert f"重点群体 {g} {name}" in scope.options
+    group = next(g for g in range(1, 9) if _group_counts(db, g)["legal_population"] > 0)
+    scope.set_value(f"group:{group}").run()
+    same_plan(plan_on_screen(ok(at)), plan(db, 0, 0, group=group))
+    at.number_input(key="plan_enroll").set_value(3).run()
+    same_plan(plan_on_screen(ok(at)), plan(db, 3, 0, group=group))
+    assert any(c.value.startswith(f"重点群体 {group} {GROUPS[group]}：") for c in at.caption)

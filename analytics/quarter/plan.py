@@ -76,7 +76,12 @@ numbers, ``goal_met`` deciding.
 **A street** (``street=CODE`` of :func:`plan`, :func:`reach`,
 :func:`observed_flows`): the same model on the people of one street in each
 snapshot (someone who moves to another street leaves it, as a move out of the
-city leaves the city: not a flow), its first row the street's KPI row.
+city leaves the city: not a flow), its first row the street's KPI row. **A group**
+(``group=G``, a priority group 1–8, alone or with ``street``): the same model on the
+people in group G in each snapshot (someone who leaves the group leaves the
+projection, as a move out of a street does: not a flow); there is no KPI row of a
+group, so its first row is made from the state counts (legal population E+R+D+S+U,
+insured, coverage, contributors E+R, employee contributors E, structure ratio).
 
 **Back-test** (:func:`backtest`). For each year-long window of the stored
 snapshots, one year of the plan from its first snapshot, with the flows observed
@@ -198,25 +203,35 @@ _STATE_SQL = """
             WHEN exclusions = ['under_16'] THEN 'child'
             ELSE 'out'
         END AS state
-    FROM reg_persons WHERE version = {v}{street}"""
+    FROM reg_persons WHERE version = {v}{where}"""
 # A street's snapshot holds the people of the street on that date (someone who moves
 # to another street leaves it, as someone who moves away leaves the city).
 _IN_STREET = " AND street_code = $street"
+# A group's snapshot holds the people in that priority group on that date.
+_IN_GROUP = " AND list_contains(groups, $group)"
 
 
-def _pair_sql(street: str | None) -> str:
-    where = _IN_STREET if street else ""
+def _where(street: str | None, group: int | None = None) -> str:
+    return (_IN_STREET if street else "") + (_IN_GROUP if group is not None else "")
+
+
+def _pair_sql(street: str | None, group: int | None = None) -> str:
+    where = _where(street, group)
     return f"""
-    WITH p AS ({_STATE_SQL.format(v="$p", street=where)}),
-         n AS ({_STATE_SQL.format(v="$n", street=where)})
+    WITH p AS ({_STATE_SQL.format(v="$p", where=where)}),
+         n AS ({_STATE_SQL.format(v="$n", where=where)})
     SELECT coalesce(p.state, 'absent') AS before, coalesce(n.state, 'absent') AS after,
            count(*) AS people
     FROM p FULL OUTER JOIN n USING (id_number)
     GROUP BY ALL"""
 
 
-def _params(street: str | None, **values: object) -> dict:
-    return {**values, "street": street} if street else values
+def _params(street: str | None, group: int | None = None, **values: object) -> dict:
+    if street:
+        values["street"] = street
+    if group is not None:
+        values["group"] = group
+    return values
 
 
 def _month_position(d: dt.date) -> Fraction:
@@ -253,6 +268,7 @@ def _observe(
     con: duckdb.DuckDBPyConnection,
     snapshots: list[tuple[int, dt.date]],
     street: str | None = None,
+    group: int | None = None,
 ) -> Flows:
     events: Counter[str] = Counter()
     exposure: dict[str, Fraction] = {}
@@ -264,7 +280,7 @@ def _observe(
     for (vp, dp), (vn, dn) in pairwise(snapshots):
         t = years_between(dp, dn)
         span += t
-        rows = con.execute(_pair_sql(street), _params(street, p=vp, n=vn)).fetchall()
+        rows = con.execute(_pair_sql(street, group), _params(street, group, p=vp, n=vn)).fetchall()
         moved = {(b, a): int(k) for b, a, k in rows}
         base = Counter()
         for (b, _), k in moved.items():
@@ -329,14 +345,15 @@ def _observe(
     )
 
 
-def observed_flows(db: str | Path, street: str | None = None) -> Flows:
+def observed_flows(db: str | Path, street: str | None = None, group: int | None = None) -> Flows:
     """The yearly flows observed between the consecutive stored snapshots up to the
     registry in use (module docstring: what each flow counts and its base); with
-    ``street`` (a 9-digit code), among the people of that street."""
-    street = _street_code(street)
+    ``street`` (a 9-digit code), among the people of that street; with ``group``
+    (1–8), among the people in that priority group."""
+    street, group = _street_code(street), _group_number(group)
     with store.reading(db) as con:
         _, _, snapshots = _snapshots(con)
-        return _observe(con, snapshots, street)
+        return _observe(con, snapshots, street, group)
 
 
 # ------------------------------------------------------------------ the projection
@@ -439,10 +456,9 @@ class _Basis:
         return max(self.year, max(g.year for g in self.goals))
 
 
-def _start_sql(street: str | None) -> str:
-    where = _IN_STREET if street else ""
+def _start_sql(street: str | None, group: int | None = None) -> str:
     return f"""
-    SELECT state, count(*) FROM ({_STATE_SQL.format(v="$v", street=where)})
+    SELECT state, count(*) FROM ({_STATE_SQL.format(v="$v", where=_where(street, group))})
     WHERE state IN ({", ".join(repr(s) for s in LEGAL_STATES)}) GROUP BY state"""
 
 
@@ -465,8 +481,21 @@ def _street_code(street: object) -> str | None:
     return street
 
 
-def _basis(db: str | Path, street: str | None = None) -> _Basis:
-    street = _street_code(street)
+def _group_number(group: object) -> int | None:
+    """None (everyone) or a priority group number 1–8."""
+    if group is None:
+        return None
+    try:
+        number = operator.index(group) if not isinstance(group, bool) else 0
+    except TypeError:
+        number = 0
+    if not 1 <= number <= 8:
+        raise PlanError(f"重点群体须为1至8 (a priority group is 1 to 8): {group!r}")
+    return number
+
+
+def _basis(db: str | Path, street: str | None = None, group: int | None = None) -> _Basis:
+    street, group = _street_code(street), _group_number(group)
     with store.reading(db) as con:
         version, as_of, snapshots = _snapshots(con)
         kpi = store.one(con, _STREET_KPI_SQL if street else _KPI_SQL, _params(street, v=version))
@@ -474,11 +503,14 @@ def _basis(db: str | Path, street: str | None = None) -> _Basis:
             raise PlanError(
                 f"街道 {street} 不在最新实名库中 (street {street} is not in the newest registry)"
             )
-        flows = _observe(con, snapshots, street)
-        counts = dict(con.execute(_start_sql(street), _params(street, v=version)).fetchall())
+        flows = _observe(con, snapshots, street, group)
+        counts = dict(
+            con.execute(_start_sql(street, group), _params(street, group, v=version)).fetchall()
+        )
         goals = goals_of(con, version)
     start = State(*(int(counts.get(s, 0)) for s in LEGAL_STATES))
-    first = dict(zip(PLAN_COLUMNS[1:7], kpi)) if kpi else _row_of(start)
+    # A group has no KPI row: its first row is its state counts.
+    first = dict(zip(PLAN_COLUMNS[1:7], kpi)) if kpi and group is None else _row_of(start)
     first["year"] = as_of.year
     # The campaign's observed pace, beside the plan's N and M (empty: not observed).
     first["enroll"] = round_half_up(flows.enroll) if flows.observed else None
@@ -529,14 +561,22 @@ def _count(value: object, what: str) -> int:
     return number
 
 
-def plan(db: str | Path, enroll: int, upgrade: int, street: str | None = None) -> pd.DataFrame:
+def plan(
+    db: str | Path,
+    enroll: int,
+    upgrade: int,
+    street: str | None = None,
+    group: int | None = None,
+) -> pd.DataFrame:
     """The plan with ``enroll`` enrollments and ``upgrade`` upgrades every year: one
     row per year from the newest registry's year to the last goal year, the
     contract's columns (module docstring: the model and the first row). With
     ``street`` (a 9-digit code) the same projection of that street alone: its
-    snapshots' people, its flows, and its street KPI as the first row."""
+    snapshots' people, its flows, and its street KPI as the first row. With
+    ``group`` (1–8) the same projection of the people in that priority group, its
+    first row made from their state counts."""
     enroll, upgrade = _count(enroll, "enroll"), _count(upgrade, "upgrade")
-    return _frame(_basis(db, street), enroll, upgrade)
+    return _frame(_basis(db, street, group), enroll, upgrade)
 
 
 # ------------------------------------------------------------------ reach
@@ -607,15 +647,19 @@ def reach_numbers(basis: _Basis, year: int) -> tuple[int, int]:
     return n, m
 
 
-def reach(db: str | Path, year: int, street: str | None = None) -> pd.DataFrame:
+def reach(
+    db: str | Path, year: int, street: str | None = None, group: int | None = None
+) -> pd.DataFrame:
     """The plan with the smallest equal yearly N and M that meet ``year``'s goals
-    (of the city, or of ``street`` as :func:`plan` has it)."""
-    return _reach_frame(db, year, street)
+    (of the city, or of ``street`` or ``group`` as :func:`plan` has them)."""
+    return _reach_frame(db, year, street, group)
 
 
-def _reach_frame(db: str | Path, year: int, street: str | None = None) -> pd.DataFrame:
+def _reach_frame(
+    db: str | Path, year: int, street: str | None = None, group: int | None = None
+) -> pd.DataFrame:
     # export_plan's parameter ``reach`` hides the function of that name.
-    basis = _basis(db, street)
+    basis = _basis(db, street, group)
     n, m = reach_numbers(basis, _count(year, "year"))
     return _frame(basis, n, m)
 
