@@ -279,7 +279,7 @@ def generated_batches(draw) -> list[fg.TableFile]:
     return files
 
 
-@fuzz(25)
+@fuzz(12)
 @given(files=generated_batches())
 def test_generated_files_give_each_row_its_known_fate(files, template, work):
     with example_dir(work) as d:
@@ -380,7 +380,7 @@ def malformed_rows(db: Path, source_file: str) -> list[int]:
     return [r for (r,) in rows]
 
 
-@fuzz(40)
+@fuzz(25)
 @given(data=st.data())
 def test_mutated_demo_csv_is_imported_or_rejected_whole(data, demo_files, demo_template, work):
     source = data.draw(st.sampled_from(_csv_files(demo_files)), label="file")
@@ -580,7 +580,7 @@ def _openpyxl_mutation(path: Path, how: str, data) -> None:
     book.save(path)
 
 
-@fuzz(25)
+@fuzz(15)
 @given(data=st.data())
 def test_mutated_demo_xlsx_is_imported_or_rejected_whole(data, demo_files, demo_template, work):
     source = data.draw(
@@ -711,7 +711,7 @@ ZIP_SHAPES = (
 )
 
 
-@fuzz(25)
+@fuzz(15)
 @given(shape=st.sampled_from(ZIP_SHAPES), data=st.data())
 def test_odd_zips_are_imported_or_rejected_whole(shape, data, template, work):
     files = _good_files()
