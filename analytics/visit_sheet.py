@@ -67,17 +67,9 @@ def _first_text(frame: pd.DataFrame, *names: str) -> pd.Series:
     return out
 
 
-def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: str = "") -> bytes:
-    """The workbook as bytes. ``rows``: the frame of :func:`analytics.reads.targets`."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    # Every text cell is a string cell, never a formula or a link, whatever it holds
-    # (a name or an area name from a department file may start with "=").
-    book = xlsxwriter.Workbook(
-        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    )
-    ws = book.add_worksheet("走访清单")
+def print_formats(book) -> tuple:
+    """The printable sheets' formats (visit list, rosters): title, subtitle, column
+    header and a bordered, wrapped text cell."""
     title = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
     sub = book.add_format({"font_size": 10, "align": "left"})
     head = book.add_format(
@@ -90,7 +82,22 @@ def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: 
             "text_wrap": True,
         }
     )
-    cell = book.add_format({"border": 1, "valign": "top", "text_wrap": True, "font_size": 10})
+    text = book.add_format({"border": 1, "valign": "top", "text_wrap": True, "font_size": 10})
+    return title, sub, head, text
+
+
+def visit_sheet(rows: pd.DataFrame, grid_name: str, as_of: dt.date, printed_by: str = "") -> bytes:
+    """The workbook as bytes. ``rows``: the frame of :func:`analytics.reads.targets`."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    # Every text cell is a string cell, never a formula or a link, whatever it holds
+    # (a name or an area name from a department file may start with "=").
+    book = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    ws = book.add_worksheet("走访清单")
+    title, sub, head, cell = print_formats(book)
     blank = book.add_format({"border": 1, "font_size": 10})
     num = book.add_format({"border": 1, "valign": "top", "font_size": 10, "num_format": "0.00"})
 

@@ -33,6 +33,7 @@ from analytics import store
 from analytics.access import AccessDenied, Scope, scope_condition
 from analytics.exports import safe_text_sql
 from analytics.registry.versions import version_for
+from analytics.visit_sheet import print_formats
 
 RESIDENTS = "城乡居民基本养老保险"
 CONTRIBUTING, SUSPENDED, DRAWING = "参保缴费", "暂停缴费", "待遇领取"
@@ -346,19 +347,7 @@ def _roster_workbook(
     )
     # The same input gives the same file: the data date, not the clock.
     book.set_properties({"created": dt.datetime.combine(as_of, dt.time())})
-    title = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
-    sub = book.add_format({"font_size": 10, "align": "left"})
-    head = book.add_format(
-        {
-            "bold": True,
-            "border": 1,
-            "align": "center",
-            "valign": "vcenter",
-            "bg_color": "#D9E1F2",
-            "text_wrap": True,
-        }
-    )
-    text = book.add_format({"border": 1, "valign": "top", "text_wrap": True, "font_size": 10})
+    title, sub, head, text = print_formats(book)
     number = book.add_format({"border": 1, "valign": "top", "font_size": 10})
     year = as_of.year + 1  # the roster of the coming year's collection
     last_col = len(layout.columns) - 1
