@@ -7,6 +7,8 @@ implementation is checked against, so it must not share it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
@@ -53,12 +55,35 @@ def _org_codes(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def make_usccs(
-    rng: np.random.Generator, n: int, kind: np.ndarray, county: np.ndarray
+    rng: np.random.Generator,
+    n: int,
+    kind: np.ndarray,
+    county: np.ndarray,
+    taken: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Credit codes: '92' individual business or '91' company, county code, org code, check."""
+    """Unique credit codes: '92' individual business or '91' company, county code, org
+    code, check; none of them ``taken`` (issued by earlier shards).
+
+    A repeat (a few in a million people: the org codes are drawn at random) is drawn
+    again from a generator of its own, spawned from ``rng``'s seed, so a run without
+    repeats takes from ``rng`` exactly what it took before repeats were checked."""
     prefix = np.where(kind == "个体工商户", "92", "91")
     first17 = np.char.add(np.char.add(prefix, county), _org_codes(rng, n))
-    return np.char.add(first17, uscc_check_chars(first17))
+    codes = np.char.add(first17, uscc_check_chars(first17))
+    again: np.random.Generator | None = None
+    while True:
+        repeat = np.ones(n, dtype=bool)
+        repeat[np.unique(codes, return_index=True)[1]] = False
+        if taken is not None:
+            repeat |= taken(codes)
+        if not repeat.any():
+            return codes
+        if again is None:
+            again = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        body = np.char.add(
+            np.char.add(prefix[repeat], county[repeat]), _org_codes(again, int(repeat.sum()))
+        )
+        codes[repeat] = np.char.add(body, uscc_check_chars(body))
 
 
 def _id_with_check(first17: np.ndarray) -> np.ndarray:
