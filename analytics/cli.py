@@ -17,7 +17,7 @@ from pathlib import Path
 from analytics import accounts, audit, store
 from analytics.access import AccessDenied, Scope
 from analytics.config import ConfigError
-from analytics.demo import generate_demo
+from analytics.demo import SHARD_PERSONS, generate_demo
 from analytics.exports import export
 from analytics.ingest import ImportRejected, import_batches, report_frame
 from analytics.ingest.rollback import BATCH_COLUMNS, RollbackError, list_batches, remove_and_rebuild
@@ -42,10 +42,14 @@ def _date(text: str) -> dt.date:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    summary = generate_demo(Path(args.out), persons=args.persons, seed=args.seed)
+    summary = generate_demo(
+        Path(args.out), persons=args.persons, seed=args.seed, shard_persons=args.shard_persons
+    )
+    shards = summary.get("shards", 1)
     print(
         f"示例市 demo region written to {args.out} in {time.perf_counter() - t0:.1f}s: "
-        f"{summary.get('persons', args.persons)} persons",
+        f"{summary.get('persons', args.persons)} persons"
+        + (f" in {shards} shards" if shards > 1 else ""),
         file=sys.stderr,
     )
 
@@ -337,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", required=True)
     d.add_argument("--persons", type=int, default=120_000)
     d.add_argument("--seed", type=int, default=2025)
+    d.add_argument(
+        "--shard-persons",
+        type=int,
+        default=SHARD_PERSONS,
+        help="persons per shard: a larger region is generated shard by shard "
+        f"to bound memory (default {SHARD_PERSONS:,})",
+    )
     d.set_defaults(func=cmd_demo)
 
     i = sub.add_parser("import", help="import batch folders (or .zip files)")

@@ -19,6 +19,24 @@ Output layout (``out`` is a directory)::
         problems.csv      per injected problem (error) and warning: file, row, reason
         kpi.csv           legal population, insured, contributors per city/street/community
 
+Shards
+------
+Above ``SHARD_PERSONS`` people (1,000,000; ``shard_persons=`` / ``--shard-persons``)
+the region is generated in ceil(persons / shard_persons) shards of near-equal size,
+one after the other, each a whole world over all 11 quarters with its own seed
+(shard 0 the region's seed, shard s ``(seed, s)``), freed before the next: memory is
+a shard's (about 2.5 GiB at a million), whatever the region's size. Shard s >= 1
+writes its files beside shard 0's, named with a suffix (``养老保险参保_s01.csv``,
+``入户调查_2024Q1_s01.xlsx``: the kind stays in the name); the manifests, the
+division list and the boundaries are written once, by shard 0. The shards share
+shard 0's geography, cadres and outside employers, and ID numbers and credit codes
+are unique across all of them (later shards redraw what earlier shards issued), so
+no key of one shard's files is in another's. The truth is merged: persons,
+probabilities, accounting and problems are the shards' rows one after the other,
+and kpi.csv sums the counts per date and area and computes the rates again from
+the sums. A region of one shard is byte-identical to what the generator wrote
+before shards existed.
+
 The hidden behaviour model
 --------------------------
 People are simulated quarter by quarter. At each quarter end t the registry's own
@@ -66,6 +84,7 @@ module, no ``geo``) and keeps its own check-digit arithmetic and contract tables
     people       everyone ever in the region
     latent       latent list memberships and market entities
     contract     KindSpec, KINDS and HEADERS, loaded from contract.toml
+    shards       shard sizes and seeds, what shards share, the keys issued so far
     world        World: the state the simulation moves on (and _YearLists)
     yearly       the yearly lists: groups and exclusions
     enrollment   initial enrollment, terms of new enrollments, targeted moves
@@ -80,7 +99,7 @@ module, no ``geo``) and keeps its own check-digit arithmetic and contract tables
     batches      Batches: a world's files of each quarter end, with their accounting
     truth        what is written to ``.truth/``
     boundaries   the synthetic street and community boundaries (GeoJSON)
-    generate     generate_demo: the whole run
+    generate     generate_demo: the whole run, shard by shard
 """
 
 from __future__ import annotations
@@ -88,5 +107,13 @@ from __future__ import annotations
 from analytics.demo.boundaries import make_boundaries
 from analytics.demo.generate import generate_demo
 from analytics.demo.reference import QUARTER_ENDS, REGION_CODE, REGION_NAME
+from analytics.demo.shards import SHARD_PERSONS
 
-__all__ = ["QUARTER_ENDS", "REGION_CODE", "REGION_NAME", "generate_demo", "make_boundaries"]
+__all__ = [
+    "QUARTER_ENDS",
+    "REGION_CODE",
+    "REGION_NAME",
+    "SHARD_PERSONS",
+    "generate_demo",
+    "make_boundaries",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,17 +16,24 @@ from analytics.demo.plans import file_plans
 from analytics.demo.reference import _HK_NORMAL, QUARTER_ENDS, REGION_CODE, REGION_NAME
 from analytics.demo.render import _render
 from analytics.demo.rows import YEARLY_ROWS, death_rows, pension_rows
+from analytics.demo.shards import shard_suffix, with_suffix
 from analytics.demo.world import World
 from analytics.demo.writers import _write_csv, _write_xlsx
 
 
 class Batches:
     """Turns the world's state at a quarter end into the files departments would send,
-    and keeps the accounting of every file written."""
+    and keeps the accounting of every file written.
 
-    def __init__(self, world: World, out: pathlib.Path) -> None:
+    A shard after the first (``shard`` > 0 of ``shards``) writes its files beside shard
+    0's with a suffix in their names (``养老保险参保_s01.csv``), and leaves what the
+    region has once to shard 0: manifests, the division list and the boundaries."""
+
+    def __init__(self, world: World, out: pathlib.Path, shard: int = 0, shards: int = 1) -> None:
         self.world = world
         self.out = out
+        self.shard = shard
+        self.suffix = shard_suffix(shard, shards)
         self.accounting: list[dict] = []
         self.problems: list[dict] = []
         self.files_written = 0
@@ -36,11 +44,12 @@ class Batches:
         as_of = QUARTER_ENDS[t]
         folder = self.out / as_of.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "manifest.toml").write_text(
-            f'# 示例市 synthetic demo batch (not real data)\nas_of = "{as_of.isoformat()}"\n'
-            f'region_code = "{REGION_CODE}"\n',
-            encoding="utf-8",
-        )
+        if self.shard == 0:
+            (folder / "manifest.toml").write_text(
+                f'# 示例市 synthetic demo batch (not real data)\nas_of = "{as_of.isoformat()}"\n'
+                f'region_code = "{REGION_CODE}"\n',
+                encoding="utf-8",
+            )
         self.emit(t, "pension_enrollment", pension_rows(w, t))
         self.emit(t, "death", death_rows(w, t))
         if t >= 1 and w.visits is not None:
@@ -48,8 +57,11 @@ class Batches:
         if t % 4 == 0:
             y = t // 4
             for kind, rows in YEARLY_ROWS.items():
-                self.emit(t, kind, rows(w, y))
-        if t == 0:
+                # The division list is the region's, not its people's: key ``code``
+                # would repeat in every shard's copy.
+                if kind != "division" or self.shard == 0:
+                    self.emit(t, kind, rows(w, y))
+        if t == 0 and self.shard == 0:
             geo = w.geo
             gj = make_boundaries(
                 list(zip(geo.streets.code, geo.streets.name)),
@@ -69,6 +81,7 @@ class Batches:
             return
         spec = KINDS[kind]
         plans, fidx = file_plans(w, kind, t, df)
+        plans = [replace(p, name=with_suffix(p.name, self.suffix)) for p in plans]
         # Files are read in code-point order of their names: defects are placed in that order.
         order = sorted(range(len(plans)), key=lambda i: plans[i].name)
         rank = np.empty(len(plans), dtype=int)

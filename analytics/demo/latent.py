@@ -3,6 +3,7 @@ entities run by people of the region."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,8 +145,14 @@ class Entities:
 
 
 def make_entities(
-    rng: np.random.Generator, people: pd.DataFrame, latent: Latent, geo: Geography
+    rng: np.random.Generator,
+    people: pd.DataFrame,
+    latent: Latent,
+    geo: Geography,
+    taken_usccs: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Entities:
+    """The market entities of the region's operators; ``taken_usccs`` says which credit
+    codes earlier shards issued (see :func:`make_usccs`)."""
     op = latent.member["operator"]
     owners = np.flatnonzero(op.any(axis=1))
     m = len(owners)
@@ -175,7 +182,7 @@ def make_entities(
         ),
     )
     employees = np.where(firm, rng.integers(3, 60, m), rng.integers(1, 6, m))
-    uscc = make_usccs(rng, m, etype, np.full(m, REGION_CODE))
+    uscc = make_usccs(rng, m, etype, np.full(m, REGION_CODE), taken_usccs)
     status = np.full((m, N_YEARS), "", dtype=object)
     tax = np.full((m, N_YEARS), "", dtype=object)
     has_tax = rng.random(m) < 0.95

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -34,9 +35,16 @@ def _names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
 
 
 def _make_ids(
-    rng: np.random.Generator, prefix: np.ndarray, birth: np.ndarray, male: np.ndarray
+    rng: np.random.Generator,
+    prefix: np.ndarray,
+    birth: np.ndarray,
+    male: np.ndarray,
+    taken: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Unique valid 18-digit IDs; the 17th digit is odd for men (GB 11643)."""
+    """Unique valid 18-digit IDs; the 17th digit is odd for men (GB 11643).
+
+    ``taken`` says which 17-digit bodies are issued already (by earlier shards):
+    those are drawn again like repeats, so IDs stay unique across the region."""
     ymd = np.char.replace(np.datetime_as_string(birth, unit="D"), "-", "")
     n = len(prefix)
     seq = rng.integers(0, 100, n)
@@ -47,14 +55,23 @@ def _make_ids(
             np.char.add(np.char.zfill(seq.astype(str), 2), sexd.astype(str)),
         )
         dup = pd.Series(body).duplicated().to_numpy()
+        if taken is not None:
+            dup = dup | taken(body)
         if not dup.any():
             return _id_with_check(body)
         seq[dup] = rng.integers(0, 100, dup.sum())
         sexd[dup] = rng.integers(0, 5, dup.sum()) * 2 + male[dup].astype(int)
 
 
-def make_people(rng: np.random.Generator, n: int, geo: Geography) -> pd.DataFrame:
-    """Every person ever in the region, with latent traits the files never show."""
+def make_people(
+    rng: np.random.Generator,
+    n: int,
+    geo: Geography,
+    taken_ids: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Every person ever in the region, with latent traits the files never show.
+
+    ``taken_ids``: the ID bodies earlier shards issued (see :func:`_make_ids`)."""
     d0 = np.datetime64(QUARTER_ENDS[0].isoformat())
     resonly = rng.random(n) < 0.15
     both = ~resonly & (rng.random(n) < 0.01)
@@ -87,7 +104,7 @@ def make_people(rng: np.random.Generator, n: int, geo: Geography) -> pd.DataFram
     prefix = np.where(resonly, res_prefix, hukou_prefix)
     # Newcomers moving their hukou in were born elsewhere.
     prefix = np.where(~resonly & (arrival > 0), res_prefix, prefix)
-    ids = _make_ids(rng, prefix, birth, male)
+    ids = _make_ids(rng, prefix, birth, male, taken_ids)
     urban = comms.urban.to_numpy()[comm]
     income = np.exp(rng.normal(np.where(urban, math.log(36000), math.log(24000)), 0.6))
     # Year from which the person has left (hukou moved out / permit not renewed); 99 = stays.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from analytics.demo.reference import (
     _RES,
     QUARTER_ENDS,
 )
+from analytics.demo.shards import Issued, Shared
 
 
 @dataclass
@@ -41,13 +43,24 @@ class World:
     ``init_state`` (enrollment) adds the enrollment arrays; ``year_lists`` fills ``years``.
     """
 
-    def __init__(self, persons: int, seed: int) -> None:
+    def __init__(
+        self,
+        persons: int,
+        seed: int | Sequence[int],
+        shared: Shared | None = None,
+        issued: Issued | None = None,
+    ) -> None:
+        """``shared`` and ``issued`` are given for shards after the first: the region's
+        geography, cadres and outside employers come from shard 0, and ID numbers and
+        credit codes avoid the ones earlier shards issued (see ``shards``)."""
         self.rng = np.random.default_rng(seed)
         self.seed = seed
-        self.geo = make_geography(self.rng)
-        self.people = make_people(self.rng, persons, self.geo)
+        self.geo = shared.geo if shared else make_geography(self.rng)
+        self.people = make_people(self.rng, persons, self.geo, issued.ids_taken if issued else None)
         self.latent = make_latent(self.rng, self.people)
-        self.entities = make_entities(self.rng, self.people, self.latent, self.geo)
+        self.entities = make_entities(
+            self.rng, self.people, self.latent, self.geo, issued.usccs_taken if issued else None
+        )
         n = persons
         self.n = n
         self.ids = self.people.id_number.to_numpy()
@@ -57,11 +70,15 @@ class World:
         self.urban = self.people.urban.to_numpy()
         self.street = self.people.street.to_numpy()
         self.comm_codes = self.geo.communities.code.to_numpy()
-        self.ext_usccs = make_usccs(
-            self.rng,
-            300,
-            np.full(300, "有限责任公司"),
-            np.array(_OTHER_PENSION_REGIONS)[np.arange(300) % len(_OTHER_PENSION_REGIONS)],
+        self.ext_usccs = (
+            shared.ext_usccs
+            if shared
+            else make_usccs(
+                self.rng,
+                300,
+                np.full(300, "有限责任公司"),
+                np.array(_OTHER_PENSION_REGIONS)[np.arange(300) % len(_OTHER_PENSION_REGIONS)],
+            )
         )
         self.death_q = np.full(n, 99, dtype=np.int16)
         self.death_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
@@ -69,7 +86,11 @@ class World:
         self.visits: pd.DataFrame | None = None
         self.prob_rows: list[pd.DataFrame] = []
         self.kpi_rows: list[pd.DataFrame] = []
-        self.cadres = _names(self.rng, self.rng.random(2 * len(self.comm_codes)) < 0.4)
+        self.cadres = (
+            shared.cadres
+            if shared
+            else _names(self.rng, self.rng.random(2 * len(self.comm_codes)) < 0.4)
+        )
 
     # ---- dates and helpers -------------------------------------------------------------
     @staticmethod
