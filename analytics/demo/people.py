@@ -49,18 +49,25 @@ def _make_ids(
     n = len(prefix)
     seq = rng.integers(0, 100, n)
     sexd = rng.integers(0, 5, n) * 2 + male.astype(int)
-    while True:
-        body = np.char.add(
-            np.char.add(prefix, ymd),
-            np.char.add(np.char.zfill(seq.astype(str), 2), sexd.astype(str)),
+
+    def bodies(i: np.ndarray | slice) -> np.ndarray:
+        return np.char.add(
+            np.char.add(prefix[i], ymd[i]),
+            np.char.add(np.char.zfill(seq[i].astype(str), 2), sexd[i].astype(str)),
         )
-        dup = pd.Series(body).duplicated().to_numpy()
-        if taken is not None:
-            dup = dup | taken(body)
+
+    body = bodies(slice(None))
+    drawn = np.arange(n)  # the bodies drawn last round: only they can be taken
+    while True:
+        dup = pd.Series(body).duplicated().to_numpy().copy()
+        if taken is not None and len(drawn):
+            dup[drawn] |= taken(body[drawn])
         if not dup.any():
             return _id_with_check(body)
         seq[dup] = rng.integers(0, 100, dup.sum())
         sexd[dup] = rng.integers(0, 5, dup.sum()) * 2 + male[dup].astype(int)
+        drawn = np.flatnonzero(dup)
+        body[drawn] = bodies(drawn)
 
 
 def make_people(
