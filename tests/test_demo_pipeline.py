@@ -131,19 +131,17 @@ def test_a_long_history_is_sampled_by_person_with_outcomes_and_lapse_exact(
     the whole history, and the lapse of the targets scored stays exact."""
     whole = _history(region, max_rows=None)
     all_pairs = m.training_pairs(whole)
-    loaded = sum(len(f) for _, f in whole.snapshots[:-1])
-    sampled = _history(region, max_rows=loaded // 4)
-    assert 0.1 < sampled.keep < 0.4
+    targets = sum(int(f["target_type"].notna().sum()) for _, f in whole.snapshots[:-1])
+    sampled = _history(region, max_rows=targets // 4)
+    assert 0.2 < sampled.keep < 0.3
     pairs = m.training_pairs(sampled)
-    assert 0.1 * len(all_pairs) < len(pairs) < 0.45 * len(all_pairs)
+    assert 0.15 * len(all_pairs) < len(pairs) < 0.35 * len(all_pairs)
     # Sampled by person: the IDs the sample holds are all of their rows.
     inside = m.sample_number(all_pairs["id_number"]) < m.sample_threshold(sampled.keep)
     want = all_pairs[inside].reset_index(drop=True)
     pd.testing.assert_frame_equal(pairs.reset_index(drop=True), want)
     last = len(whole.snapshots) - 1
-    pd.testing.assert_series_equal(
-        sampled.lapse(last).sort_index(), whole.lapse(last).sort_index()
-    )
+    pd.testing.assert_series_equal(sampled.lapse(last).sort_index(), whole.lapse(last).sort_index())
     # Below the bound nothing is sampled (the demo region up to 120k people).
     assert _history(region).keep == 1.0
 
