@@ -109,7 +109,7 @@ def test_kpis_equal_the_generators_truth_at_every_date(region: dict, level: str)
 # ---------------------------------------------------------------- ranking
 
 
-def _history(region: dict) -> m.History:
+def _history(region: dict, max_rows: int | None = m.TRAINING_ROWS) -> m.History:
     con = duckdb.connect(str(region["db"]), read_only=True)
     try:
         latest = con.execute("SELECT max(as_of) FROM registry_versions").fetchall()[0][0]
@@ -118,9 +118,32 @@ def _history(region: dict) -> m.History:
             "USING (version) WHERE v.as_of = ?",
             [latest],
         ).df()
-        return m.load_history(con, latest, current)
+        return m.load_history(con, latest, current, max_rows=max_rows)
     finally:
         con.close()
+
+
+def test_a_long_history_is_sampled_by_person_with_outcomes_and_lapse_exact(
+    region: dict,
+) -> None:
+    """Above the bound the training rows are those of a sample of people: each
+    sampled person's pairs (features, lapse, outcome) are exactly the pairs of
+    the whole history, and the lapse of the targets scored stays exact."""
+    whole = _history(region, max_rows=None)
+    all_pairs = m.training_pairs(whole)
+    targets = sum(int(f["target_type"].notna().sum()) for _, f in whole.snapshots[:-1])
+    sampled = _history(region, max_rows=targets // 4)
+    assert 0.2 < sampled.keep < 0.3
+    pairs = m.training_pairs(sampled)
+    assert 0.15 * len(all_pairs) < len(pairs) < 0.35 * len(all_pairs)
+    # Sampled by person: the IDs the sample holds are all of their rows.
+    inside = m.sample_number(all_pairs["id_number"]) < m.sample_threshold(sampled.keep)
+    want = all_pairs[inside].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pairs.reset_index(drop=True), want)
+    last = len(whole.snapshots) - 1
+    pd.testing.assert_series_equal(sampled.lapse(last).sort_index(), whole.lapse(last).sort_index())
+    # Below the bound nothing is sampled (the demo region up to 120k people).
+    assert _history(region).keep == 1.0
 
 
 def test_no_feature_comes_from_the_outcome_period(region: dict) -> None:

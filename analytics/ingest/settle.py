@@ -51,6 +51,10 @@ ISSUES_DDL = """CREATE OR REPLACE TEMP TABLE _ingest_issues (
     severity VARCHAR, field VARCHAR, message VARCHAR)"""
 
 
+# A row's place in the kind: its table's place times this, plus its position.
+_PLACES = 2**32
+
+
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -61,23 +65,33 @@ def settle_kind(con: duckdb.DuckDBPyConnection, kind: Kind, checked: list[str]) 
     name = f"_ingest_kind_{kind.name}"
     union = " UNION ALL ".join(f"({q})" for q in checked)
     key = compared_columns(kind, kind.key)
+    # The first row of a key is the one at its smallest (file, row) place: a
+    # grouping and a join, not a window sorting every row with all its cells
+    # (0.33 s instead of 0.53 s for 850k household rows).
+    place = f"seq * {_PLACES} + pos"
+    keys = ", ".join(key)
+    matched = " AND ".join(f"f.{c} IS NOT DISTINCT FROM r.{c}" for c in key)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT *, CASE WHEN m < {NO_PROBLEM} THEN 'problem'
-                           WHEN is_first THEN 'accepted' END AS fate
-            FROM (SELECT *, m >= {NO_PROBLEM} AND row_number() OVER (
-                                PARTITION BY m < {NO_PROBLEM}, {", ".join(key)}
-                                ORDER BY seq, pos) = 1 AS is_first
-                  FROM ({union}))""",
+            WITH rows AS ({union}),
+            firsts AS (SELECT {keys}, min({place}) AS first FROM rows
+                       WHERE m >= {NO_PROBLEM} GROUP BY ALL)
+            SELECT r.*, r.m >= {NO_PROBLEM} AND f.first = r.{place} AS is_first,
+                   CASE WHEN r.m < {NO_PROBLEM} THEN 'problem'
+                        WHEN f.first = r.{place} THEN 'accepted' END AS fate
+            FROM rows r LEFT JOIN firsts f ON r.m >= {NO_PROBLEM} AND {matched}""",
         FOLD_PARAMS,
     )
     # The few later rows of a key: equal to the first in every field, or not.
     same = " AND ".join(f"l.{c} IS NOT DISTINCT FROM f.{c}" for c in compared_columns(kind))
     on = " AND ".join(f"l.{c} IS NOT DISTINCT FROM f.{c}" for c in key)
+    later = " AND ".join(f"f.{c} IS NOT DISTINCT FROM k.{c}" for c in key)
     con.execute(
         f"""UPDATE {name} l SET fate = CASE WHEN {same} THEN 'duplicate' ELSE 'conflict' END
-            FROM {name} f
-            WHERE l.fate IS NULL AND f.is_first AND {on}"""
+            FROM (SELECT f.* FROM {name} f
+                  JOIN (SELECT DISTINCT {keys} FROM {name} WHERE fate IS NULL) k ON {later}
+                  WHERE f.is_first) f
+            WHERE l.fate IS NULL AND {on}"""
     )
     return name
 

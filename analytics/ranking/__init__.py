@@ -16,15 +16,26 @@ which does not load scikit-learn; import the other modules by name.
 """
 
 from analytics.ranking.features import NUMERIC, SURVEY_RESULTS, TYPES, feature_frame
-from analytics.ranking.history import History, load_history, training_pairs, visits_between
+from analytics.ranking.history import (
+    TRAINING_ROWS,
+    History,
+    load_history,
+    sample_number,
+    sample_threshold,
+    training_pairs,
+    visits_between,
+)
 
 __all__ = [
     "NUMERIC",
     "SURVEY_RESULTS",
+    "TRAINING_ROWS",
     "TYPES",
     "History",
     "feature_frame",
     "load_history",
+    "sample_number",
+    "sample_threshold",
     "training_pairs",
     "visits_between",
 ]

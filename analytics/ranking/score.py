@@ -141,4 +141,6 @@ def _learned_scores(
     uplift = predict_uplift(uplift_model, x) if uplift_model is not None else None
     reasons = explain(choice.model, x, targets, evidence)
     choice.report["scored_targets"] = len(targets)
+    if history.keep < 1:
+        choice.report["training_sample"] = round(history.keep, 4)
     return _scored(targets, x, scores, reasons, choice.model.name, uplift), choice.report
