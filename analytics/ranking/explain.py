@@ -67,30 +67,35 @@ def has_factor(x: pd.DataFrame, factor: str) -> np.ndarray:
     return x[factor].notna().to_numpy()  # grade_log, ability
 
 
-# The feature values a reason's text quotes (``x`` of :func:`text`).
+# The feature values a reason's text quotes.
 TEXT_FEATURES = ("income_log", "visits", "age", "grade_log", "lapse_quarters")
 
 
-def text(factor: str, x: dict, person: dict, details: dict) -> str:
-    """The reason a factor gives for one target (``x`` its feature row)."""
+# The person columns a reason's text quotes.
+PERSON_TEXT = ("id_number", "survey_result", "ability_to_pay")
+
+
+def texts(factor: str, at: np.ndarray, values: dict, people: dict, details: dict) -> list[str]:
+    """The reason a factor gives for each of the targets ``at`` (``values`` the
+    TEXT_FEATURES columns, ``people`` the PERSON_TEXT columns, as arrays)."""
     if _is_group(factor):
         g = int(factor[1:])
-        detail = details.get((person["id_number"], g))
-        return detail or PRIOR_GROUP[g][1]
+        prior = PRIOR_GROUP[g][1]
+        return [details.get((i, g)) or prior for i in people["id_number"][at]]
     if factor == "income":
-        return f"年收入约{int(round(np.exp(x['income_log']), -2))}元"
+        return [f"年收入约{int(round(np.exp(v), -2))}元" for v in values["income_log"][at]]
     if factor == "survey":
-        return f"上次走访：{person['survey_result']}"
+        return [f"上次走访：{v}" for v in people["survey_result"][at]]
     if factor == "visits":
-        return f"已走访{int(x['visits'])}次"
+        return [f"已走访{int(v)}次" for v in values["visits"][at]]
     if factor == "age":
-        return f"{int(x['age'])}岁"
+        return [f"{int(v)}岁" for v in values["age"][at]]
     if factor == "grade_log":
-        return f"居民养老保险缴费档次{round(float(np.exp(x['grade_log'])))}元"
+        return [f"居民养老保险缴费档次{round(float(np.exp(v)))}元" for v in values["grade_log"][at]]
     if factor == "lapse_quarters":
-        return f"已断缴{int(x['lapse_quarters'])}个季度"
+        return [f"已断缴{int(v)}个季度" for v in values["lapse_quarters"][at]]
     if factor == "ability":
-        return f"缴费能力{person['ability_to_pay']}"
+        return [f"缴费能力{v}" for v in people["ability_to_pay"][at]]
     raise KeyError(factor)
 
 
@@ -107,9 +112,14 @@ def explain(
     base = positive_proba(model, x)
     taken = factors(x)
     names = list(taken)
-    gains = np.column_stack(
-        [np.where(has_factor(x, f), base - positive_proba(model, taken[f]), -np.inf) for f in names]
-    )
+    # Scored again only where the fact is there to take away: a model scores each
+    # row on its own, and most targets have few of the facts (at a million
+    # people the boosted model's 15 passes over every target took 20 s).
+    gains = np.full((len(x), len(names)), -np.inf)
+    for j, f in enumerate(names):
+        rows = np.flatnonzero(has_factor(x, f))
+        if len(rows):
+            gains[rows, j] = base[rows] - positive_proba(model, taken[f].iloc[rows])
     order = np.argsort(-gains, axis=1, kind="stable")[:, :top]
     # The first detail of each person's group, by kind (a groupby's first() as
     # a plain dict: building it from a MultiIndex took longer than the scoring).
@@ -123,15 +133,23 @@ def explain(
             ev["detail"].tolist(),
         )
     )
-    # Only the features a reason's text quotes: the whole feature frame as dicts
-    # took a third of a history snapshot's prior scoring.
-    rows = x[list(TEXT_FEATURES)].to_dict("records")
-    people = persons[["id_number", "survey_result", "ability_to_pay"]].to_dict("records")
-    out = []
-    for i, picks in enumerate(order):
-        out.append(
-            "；".join(
-                text(names[j], rows[i], people[i], details) for j in picks if gains[i, j] > min_gain
-            )
-        )
+    # The texts of one factor for all the rows that cite it at once, then joined
+    # per row in rank order: a call per reason and target took 8 µs a target.
+    values = {c: x[c].to_numpy() for c in TEXT_FEATURES}
+    people = {c: persons[c].to_numpy(dtype=object) for c in PERSON_TEXT}
+    n = len(x)
+    cited = np.arange(n)
+    columns = []
+    for k in range(order.shape[1]):
+        pick = order[:, k]
+        ok = gains[cited, pick] > min_gain
+        column = np.full(n, None, dtype=object)
+        for j, f in enumerate(names):
+            at = np.flatnonzero(ok & (pick == j))
+            if len(at):
+                column[at] = texts(f, at, values, people, details)
+        columns.append(column)
+    out = ["；".join(t for t in row if t is not None) for row in zip(*columns)]
+    if not columns:
+        out = [""] * n
     return out
