@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from demo_truth import COUNTS, assert_accounting_is_the_truth, assert_kpis_are_the_truth, export
 
 from analytics import ranking as m
 from analytics.cli import main as kuomian
@@ -42,31 +43,11 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"root": root, "demo": demo, "db": db, "truth": demo / ".truth", "dates": dates}
 
 
-def _export(region: dict, *args: str) -> pd.DataFrame:
-    out = region["root"] / f"export-{'-'.join(args)}.csv"
-    assert kuomian(["export", *args, "--db", str(region["db"]), "--out", str(out)]) == 0
-    return pd.read_csv(out, dtype=str, keep_default_na=False)
-
-
 # ---------------------------------------------------------------- import
 
 
 def test_import_accounting_equals_the_generators_truth_file_by_file(region: dict) -> None:
-    mine = _export(region, "imports")
-    truth = pd.read_csv(region["truth"] / "accounting.csv", dtype=str)
-    cols = ["read", "accepted", "duplicates", "problems", "warnings"]
-    merged = truth.merge(
-        mine[mine["kind"] != "boundaries"],
-        on=["batch", "source_file"],
-        how="outer",
-        suffixes=("_truth", "_ours"),
-        indicator=True,
-    )
-    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
-    for c in cols:
-        bad = merged[merged[f"{c}_truth"].astype(int) != merged[f"{c}_ours"].astype(int)]
-        assert bad.empty, bad[["batch", "source_file", f"{c}_truth", f"{c}_ours"]]
-    ours = mine[cols].astype(int)
+    ours = assert_accounting_is_the_truth(region)[COUNTS].astype(int)
     assert (ours["read"] == ours["accepted"] + ours["duplicates"] + ours["problems"]).all()
 
 
@@ -75,7 +56,7 @@ def test_problem_rows_equal_the_generators_truth_row_by_row(region: dict) -> Non
     # they cover every file imported.
     ours = set()
     for d in region["dates"]:
-        frame = _export(region, "problems", "--as-of", d)
+        frame = export(region, "problems", "--as-of", d)
         ours |= {
             (r.batch, r.source_file, int(r.row_number), r.reason, r.severity)
             for r in frame.itertuples()
@@ -94,16 +75,7 @@ def test_problem_rows_equal_the_generators_truth_row_by_row(region: dict) -> Non
 
 @pytest.mark.parametrize("level", ["city", "street"])
 def test_kpis_equal_the_generators_truth_at_every_date(region: dict, level: str) -> None:
-    truth = pd.read_csv(region["truth"] / "kpi.csv", dtype={"code": str})
-    width = {"city": 6, "street": 9}[level]
-    for d in region["dates"]:  # the build kept a snapshot of every imported date
-        ours = _export(region, "kpi", "--level", level, "--as-of", d).set_index("code")
-        want = truth[(truth["as_of"] == d) & (truth["code"].str.len() == width)].set_index("code")
-        assert sorted(ours.index) == sorted(want.index), d
-        for col in ("legal_population", "insured", "contributors", "employee_contributors"):
-            assert (ours[col].astype(int) == want.loc[ours.index, col]).all(), (d, col)
-        for col in ("coverage_rate", "structure_ratio"):
-            assert np.allclose(ours[col].astype(float), want.loc[ours.index, col], rtol=1e-12)
+    assert_kpis_are_the_truth(region, level)
 
 
 # ---------------------------------------------------------------- ranking
@@ -199,7 +171,7 @@ def test_scores_are_calibrated_on_the_held_out_date(region: dict) -> None:
 
 
 def test_reasons_cite_only_what_the_person_has(region: dict) -> None:
-    targets = _export(region, "targets")
+    targets = export(region, "targets")
     con = duckdb.connect(str(region["db"]), read_only=True)
     persons = (
         con.execute("""SELECT p.* FROM reg_persons p WHERE version =

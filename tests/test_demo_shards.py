@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from demo_truth import assert_accounting_is_the_truth, assert_kpis_are_the_truth
 from python_calamine import CalamineWorkbook
-from test_demo_pipeline import _export
 
 from analytics.cli import main as kuomian
 from analytics.demo import generate_demo
@@ -118,37 +118,15 @@ def test_shard_zero_is_the_unsharded_region_of_its_size(region: dict, tmp_path: 
 
 
 def test_import_accounting_equals_the_merged_truth_file_by_file(region: dict) -> None:
-    mine = _export(region, "imports")
-    truth = pd.read_csv(region["truth"] / "accounting.csv", dtype=str)
-    merged = truth.merge(
-        mine[mine["kind"] != "boundaries"],
-        on=["batch", "source_file"],
-        how="outer",
-        suffixes=("_truth", "_ours"),
-        indicator=True,
-    )
-    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
-    assert (merged["kind_truth"] == merged["kind_ours"]).all()
-    for c in ("read", "accepted", "duplicates", "problems", "warnings"):
-        bad = merged[merged[f"{c}_truth"].astype(int) != merged[f"{c}_ours"].astype(int)]
-        assert bad.empty, bad[["batch", "source_file", f"{c}_truth", f"{c}_ours"]]
+    assert_accounting_is_the_truth(region)
 
 
 @pytest.mark.parametrize("level", ["city", "street"])
 def test_kpis_equal_the_summed_truth_at_every_date(region: dict, level: str) -> None:
-    truth = pd.read_csv(region["truth"] / "kpi.csv", dtype={"code": str})
-    width = {"city": 6, "street": 9}[level]
-    for d in region["dates"]:
-        ours = _export(region, "kpi", "--level", level, "--as-of", d).set_index("code")
-        want = truth[(truth["as_of"] == d) & (truth["code"].str.len() == width)].set_index("code")
-        assert sorted(ours.index) == sorted(want.index), d
-        for col in ("legal_population", "insured", "contributors", "employee_contributors"):
-            assert (ours[col].astype(int) == want.loc[ours.index, col]).all(), (d, col)
-        for col in ("coverage_rate", "structure_ratio"):
-            assert np.allclose(ours[col].astype(float), want.loc[ours.index, col], rtol=1e-12)
+    last = assert_kpis_are_the_truth(region, level)
     # The city's legal population is the whole region's, not one shard's.
     if level == "city":
-        assert want["legal_population"].iloc[0] > 0.6 * PERSONS
+        assert last["legal_population"].iloc[0] > 0.6 * PERSONS
 
 
 # ---------------------------------------------------------------- the pieces, on forced repeats
