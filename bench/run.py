@@ -493,6 +493,7 @@ def one_round(demo: Path, work: Path, skip: frozenset[str] = frozenset()) -> dic
             p.unlink(missing_ok=True)
         for p in path.parent.glob(f"{path.stem}.app*"):  # the app store beside the DB
             p.unlink() if p.is_file() else shutil.rmtree(p)
+        shutil.rmtree(path.parent / f"{path.stem}.registry", ignore_errors=True)  # published
 
     bs = [str(b) for b in batches(demo)]
     r = me(["--child", "floor", "--demo", str(demo), "--db", str(work / "floor.duckdb")], work)
@@ -527,7 +528,11 @@ def one_round(demo: Path, work: Path, skip: frozenset[str] = frozenset()) -> dic
         # The recurring quarter: everything but the newest batch is already in
         # (imported and built once, untimed, by prepare_recurring; copied here).
         fresh(db2)
-        shutil.copyfile(recurring_base(work), db2)
+        base = recurring_base(work)
+        shutil.copyfile(base, db2)
+        # With the versions it published (paths inside are relative): a quarter
+        # in a bureau starts with last quarter's snapshot files already written.
+        shutil.copytree(base.with_suffix(".registry"), db2.with_suffix(".registry"))
         a = kuomian(["import", bs[-1], "--db", str(db2)], work)
         keep("recurring: import newest batch", a)
         b = keep("recurring: build", kuomian(["build", "--db", str(db2)], work))
