@@ -54,17 +54,24 @@ class History:
     # Every resume target of each snapshot, sampled or not (None: those of the frames).
     resume: list[set[str]] | None = None
     keep: float = 1.0  # the share of people whose rows were loaded
+    # lapse's runs, snapshot by snapshot, counted once (training asks for every index).
+    _runs: list[dict[str, int]] = field(default_factory=list, repr=False, compare=False)
 
     def lapse(self, upto: int) -> pd.Series:
         """Consecutive snapshots, up to index ``upto``, in which each person is a resume target."""
+        runs = self._runs
         run: dict[str, int] = {}
-        for k, (_, frame) in enumerate(self.snapshots[: upto + 1]):
+        if runs:
+            run = runs[-1]
+        for k in range(len(runs), upto + 1):
             if self.resume is not None:
                 now = self.resume[k]
             else:
+                frame = self.snapshots[k][1]
                 now = set(frame.loc[frame["target_type"] == "resume", "id_number"])
             run = {i: run.get(i, 0) + 1 for i in now}
-        return pd.Series(run, dtype=float)
+            runs.append(run)
+        return pd.Series(runs[upto], dtype=float)
 
 
 _VERSIONS_SQL = """
