@@ -30,6 +30,7 @@ from analytics.config import ConfigError, Limits, load_config
 from analytics.ingest import ImportRejected, import_batches, loading, xlsxguard
 from analytics.ingest.batches import batch_date, member_name
 from analytics.ingest.timelimit import TimeUp, read_within
+from analytics.registry import build
 
 __all__ = ["loaded_db"]  # the fixture, shared with the rejection tests
 
@@ -345,6 +346,7 @@ def test_unknown_limit_is_a_config_error_naming_key_and_file(tmp_path):
         "max_sheet_xml_bytes = '4GB'",
         'memory_limit = "2GB\'; SET threads = 1; --"',
         "memory_limit = 2",
+        "build_memory_limit = '8 gigabytes'",
     ],
 )
 def test_bad_limit_values_are_config_errors(tmp_path, text):
@@ -392,6 +394,23 @@ def test_the_configured_memory_limit_is_set_on_the_import(db, batches, tmp_path,
     monkeypatch.setattr("analytics.ingest.importer.load_file", reading)
     import_batches([folder], db=db, config=cfg)
     assert observed == ["286.1 MiB"]  # DuckDB's reading of 300MB
+
+
+def test_the_configured_build_memory_limit_is_set_on_the_build(db, batches, tmp_path, monkeypatch):
+    folder = make_batch(batches, "b", {"户籍人口.csv": hukou_rows(3)})
+    cfg = load_config(_config(tmp_path, '[limits]\nbuild_memory_limit = "300MB"\n'))
+    assert load_config().limits.build_memory_limit == "8GB"
+    import_batches([folder], db=db, config=cfg)
+    observed = []
+    real_params = build._params
+
+    def params(con, *args, **kwargs):
+        observed.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return real_params(con, *args, **kwargs)
+
+    monkeypatch.setattr(build, "_params", params)
+    build.build_registry(db, config=cfg)
+    assert observed == ["286.1 MiB"]
 
 
 # ---------------------------------------------------------------- temporary folders

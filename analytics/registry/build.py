@@ -410,6 +410,8 @@ def _build_locked(
     except duckdb.Error as exc:
         raise BuildError(f"数据库无法打开 (database cannot be opened): {exc}") from exc
     try:
+        # Checked by analytics.config (a number and a unit), so safe to format in.
+        con.execute(f"SET memory_limit = '{cfg.limits.build_memory_limit}'")
         store.ensure_registry_schema(con)
         # Visits recorded in the app are survey rows too (the staging step reads both).
         store.attach_visits(con, db)
