@@ -41,6 +41,7 @@ if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     pytest.fail("Debian chromium and chromium-driver are needed: run `make test`", pytrace=False)
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -354,13 +355,24 @@ def _widget(driver: webdriver.Chrome, testid: str, label: str):
 
 
 def _choose(driver: webdriver.Chrome, label: str, option: str) -> None:
-    """Pick ``option`` in the selectbox labelled ``label``."""
-    _widget(driver, "stSelectbox", label).find_element(
-        By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]'
-    ).click()
-    WebDriverWait(driver, 10).until(
-        lambda d: any(o.text == option for o in d.find_elements(By.CSS_SELECTOR, '[role="option"]'))
-    )
+    """Pick ``option`` in the selectbox labelled ``label``. A click while the page
+    is still being redrawn can be lost (the listbox never opens on a busy
+    machine): click again, up to three times."""
+
+    def listed(d: webdriver.Chrome) -> bool:
+        return any(o.text == option for o in d.find_elements(By.CSS_SELECTOR, '[role="option"]'))
+
+    for attempt in range(3):
+        _settled(driver)
+        _widget(driver, "stSelectbox", label).find_element(
+            By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]'
+        ).click()
+        try:
+            WebDriverWait(driver, 15).until(listed)
+            break
+        except TimeoutException:
+            if attempt == 2:
+                raise
     next(
         o for o in driver.find_elements(By.CSS_SELECTOR, '[role="option"]') if o.text == option
     ).click()
