@@ -75,11 +75,12 @@ def settle_kind(con: duckdb.DuckDBPyConnection, kind: Kind, checked: list[str]) 
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
             WITH rows AS ({union}),
             firsts AS (SELECT {keys}, min({place}) AS first FROM rows
-                       WHERE m >= {NO_PROBLEM} GROUP BY ALL)
-            SELECT r.*, r.m >= {NO_PROBLEM} AND f.first = r.{place} AS is_first,
-                   CASE WHEN r.m < {NO_PROBLEM} THEN 'problem'
-                        WHEN f.first = r.{place} THEN 'accepted' END AS fate
-            FROM rows r LEFT JOIN firsts f ON r.m >= {NO_PROBLEM} AND {matched}""",
+                       WHERE m >= {NO_PROBLEM} GROUP BY ALL),
+            marked AS (SELECT r.*, r.m >= {NO_PROBLEM} AND f.first = r.{place} AS is_first
+                       FROM rows r LEFT JOIN firsts f ON r.m >= {NO_PROBLEM} AND {matched})
+            SELECT *, CASE WHEN m < {NO_PROBLEM} THEN 'problem'
+                           WHEN is_first THEN 'accepted' END AS fate
+            FROM marked""",
         FOLD_PARAMS,
     )
     # The few later rows of a key: equal to the first in every field, or not.

@@ -149,7 +149,6 @@ def explain(
             if len(at):
                 column[at] = texts(f, at, values, people, details)
         columns.append(column)
-    out = ["；".join(t for t in row if t is not None) for row in zip(*columns)]
-    if not columns:
-        out = [""] * n
-    return out
+    if not columns:  # top = 0: no reason for anyone
+        return [""] * n
+    return ["；".join(t for t in row if t is not None) for row in zip(*columns)]

@@ -60,9 +60,7 @@ class History:
     def lapse(self, upto: int) -> pd.Series:
         """Consecutive snapshots, up to index ``upto``, in which each person is a resume target."""
         runs = self._runs
-        run: dict[str, int] = {}
-        if runs:
-            run = runs[-1]
+        run: dict[str, int] = runs[-1] if runs else {}
         for k in range(len(runs), upto + 1):
             if self.resume is not None:
                 now = self.resume[k]
@@ -100,9 +98,9 @@ def load_history(
 
     Of a stored snapshot only the rows training reads are loaded: its targets,
     and the people who were targets of the snapshot before (their outcome). At
-    a million people this is a seventh of the rows. When
-    the targets are more than ``max_rows`` (None: no bound), the rows of a
-    sample of people are loaded (:data:`TRAINING_ROWS`)."""
+    a million people this is a seventh of the rows. When the targets are more
+    than ``max_rows`` (None: no bound), the rows of a sample of people are
+    loaded (:data:`TRAINING_ROWS`)."""
     cols = ", ".join(f"p.{c}" for c in PERSON_COLUMNS)
     outcome = ", ".join(f"p.{c}" for c in OUTCOME_COLUMNS)
     keep_cols = [*PERSON_COLUMNS, *OUTCOME_COLUMNS]
