@@ -212,8 +212,101 @@ def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
             "AND schema_name = 'main' AND NOT temporary AND table_name = ?",
             [table],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
+
+
+def _known_store_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchall()
+    return rows[0][0] if rows else None
+
+
+def store_id(con: duckdb.DuckDBPyConnection) -> str:
+    """The import store's identity (made on first use), which names its snapshot
+    files: a database deleted and made again at the same path (make run does)
+    numbers its versions from 1 again, and must never take the files of the one
+    before for its own."""
+    known = _known_store_id(con)
+    if known:
+        return known
+    made = uuid.uuid4().hex[:12]
+    con.execute("INSERT INTO meta VALUES ('store_id', ?)", [made])
+    return made
+
+
+def snapshot_file(db: str | Path, sid: str, version: int, as_of: dt.date) -> Path:
+    """The file of one registry version's marts."""
+    return root(db) / "snapshots" / f"{as_of.isoformat()}.v{int(version)}.{sid}.duckdb"
+
+
+def write_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    db: str | Path,
+    version: int,
+    as_of: dt.date,
+    tables: dict[str, str],
+) -> Path:
+    """Write one registry version's marts (``tables``: name -> SELECT on ``con``)
+    into its snapshot file, the one copy of them there is. The build does, right
+    after the version commits; a file of the same name (a version number a failed
+    build had taken) is replaced."""
+    target = snapshot_file(db, store_id(con), version, as_of)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write_db(con, target, tables)
+    return target
+
+
+def attach_stored(con: duckdb.DuckDBPyConnection, db: str | Path, tables: tuple[str, ...]) -> None:
+    """Make ``tables`` (e.g. ``reg_persons``) temp views on the import store ``con``
+    of the snapshot files of every version in ``registry_versions``: what a build
+    learns from and the quarter's assessment reuses. A version whose file is not
+    there is left out (its date is built again). Called again, it adds the files
+    written since."""
+    sid = _known_store_id(con) if _has(con, "meta") else None
+    if sid is None or not _has(con, "registry_versions"):
+        return  # nothing published yet, so no snapshot file either
+    attached = {
+        r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
+    parts: dict[str, list[str]] = {}
+    for version, as_of in con.execute(
+        "SELECT version, as_of FROM registry_versions ORDER BY version"
+    ).fetchall():
+        path = snapshot_file(db, sid, version, as_of)
+        alias = f"stored_v{int(version)}"
+        if alias not in attached:
+            if not path.exists():
+                continue
+            con.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)").fetchall()
+        have = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
+            ).fetchall()
+        }
+        for t in tables:
+            if t in have:
+                parts.setdefault(t, []).append(f"SELECT * FROM {alias}.main.{t}")
+    for t, selects in parts.items():
+        # Each result read to its end: DuckDB refuses other work on a connection
+        # (register, say) while a result of execute() is unfinished.
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {t} AS " + " UNION ALL BY NAME ".join(selects)
+        ).fetchall()
+
+
+@contextmanager
+def stored(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The import store opened read-only, with every stored version's marts
+    (``reg_persons`` …, a ``version`` column first) as views of their files: what
+    the import store held before the snapshot files were the only copy. For
+    maintenance and tests; pages and exports read published versions."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        attach_stored(con, db, SNAPSHOT_TABLES)
+        yield con
+    finally:
+        con.close()
 
 
 def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
@@ -224,15 +317,9 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
     for sub in ("snapshots", "catalog", "versions"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     _remove_stray(base)
-    # The import store's identity names its snapshot files: a database deleted and
-    # made again at the same path (make run does) numbers its versions from 1
-    # again, and must never take the files of the one before for its own.
-    row = con.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
-    store_id = row[0] if row else uuid.uuid4().hex[:12]
-    if not row:
-        con.execute("INSERT INTO meta VALUES ('store_id', ?)", [store_id])
+    sid = store_id(con)
     previous = current_number(db)
-    foreign = previous is not None and _store_of(db, previous) != store_id
+    foreign = previous is not None and _store_of(db, previous) != sid
     number = (previous or 0) + 1
     while (base / "versions" / f"{number}.json").exists():
         number += 1
@@ -243,18 +330,13 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
     )
     snapshots: dict[str, str] = {}
     for version, as_of in versions:
-        name = f"snapshots/{as_of.isoformat()}.v{int(version)}.{store_id}.duckdb"
-        if not (base / name).exists():
-            _write_db(
-                con,
-                base / name,
-                {
-                    t: f"SELECT * FROM main.{t} WHERE version = {int(version)}"
-                    for t in SNAPSHOT_TABLES
-                    if _has(con, t)
-                },
-            )
-        snapshots[str(int(version))] = name
+        path = snapshot_file(db, sid, version, as_of)
+        if not path.exists():
+            # The build writes each version's file (write_snapshot); a version
+            # without one had its build stopped between its commit and its file,
+            # and is left out until its date is built again.
+            continue
+        snapshots[str(int(version))] = f"snapshots/{path.name}"
     catalog = f"catalog/{number}.duckdb"
     _write_db(
         con, base / catalog, {t: f"SELECT * FROM main.{t}" for t in CATALOG_TABLES if _has(con, t)}
@@ -262,7 +344,7 @@ def publish(con: duckdb.DuckDBPyConnection, db: str | Path, by: str) -> int:
     current = con.execute("SELECT value FROM meta WHERE key = 'current_version'").fetchone()
     record = {
         "number": number,
-        "store_id": store_id,
+        "store_id": sid,
         "registry_version": int(current[0]) if current else None,
         "catalog": catalog,
         "snapshots": snapshots,

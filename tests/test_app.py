@@ -182,11 +182,9 @@ def app_query(db: Path, sql: str) -> list[tuple]:
 
 
 def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    """Rows of the import store, the stored versions' marts (reg_…) included."""
+    with published.stored(db) as con:
         return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def screen_text(at: AppTest) -> str:

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from demo_truth import COUNTS, assert_accounting_is_the_truth, assert_kpis_are_the_truth, export
 
+from analytics import published
 from analytics import ranking as m
 from analytics.cli import main as kuomian
 from analytics.demo import generate_demo
@@ -82,8 +83,7 @@ def test_kpis_equal_the_generators_truth_at_every_date(region: dict, level: str)
 
 
 def _history(region: dict, max_rows: int | None = m.TRAINING_ROWS) -> m.History:
-    con = duckdb.connect(str(region["db"]), read_only=True)
-    try:
+    with published.stored(region["db"]) as con:
         latest = con.execute("SELECT max(as_of) FROM registry_versions").fetchall()[0][0]
         current = con.execute(
             "SELECT p.* FROM reg_persons p JOIN registry_versions v "
@@ -91,8 +91,6 @@ def _history(region: dict, max_rows: int | None = m.TRAINING_ROWS) -> m.History:
             [latest],
         ).df()
         return m.load_history(con, latest, current, max_rows=max_rows)
-    finally:
-        con.close()
 
 
 def test_a_long_history_is_sampled_by_person_with_outcomes_and_lapse_exact(
@@ -172,16 +170,15 @@ def test_scores_are_calibrated_on_the_held_out_date(region: dict) -> None:
 
 def test_reasons_cite_only_what_the_person_has(region: dict) -> None:
     targets = export(region, "targets")
-    con = duckdb.connect(str(region["db"]), read_only=True)
-    persons = (
-        con.execute("""SELECT p.* FROM reg_persons p WHERE version =
-        (SELECT max(version) FROM registry_versions)""")
-        .df()
-        .set_index("id_number")
-    )
-    evidence = con.execute("""SELECT id_number, group_no, detail FROM reg_evidence WHERE version =
-        (SELECT max(version) FROM registry_versions)""").df()
-    con.close()
+    with published.stored(region["db"]) as con:
+        persons = (
+            con.execute("""SELECT p.* FROM reg_persons p WHERE version =
+            (SELECT max(version) FROM registry_versions)""")
+            .df()
+            .set_index("id_number")
+        )
+        evidence = con.execute("""SELECT id_number, group_no, detail FROM reg_evidence
+            WHERE version = (SELECT max(version) FROM registry_versions)""").df()
     details = evidence.groupby("id_number")["detail"].apply(set).to_dict()
     checked = 0
     for t in targets.itertuples():

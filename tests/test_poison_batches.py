@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tinyregion import copy_database
 
 from analytics.cli import main as kuomian
 from analytics.ranking.estimators import positive_proba
@@ -42,8 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def db(demo: tuple[Path, Path], tmp_path: Path) -> Path:
     copy = tmp_path / "db" / "kuomian.duckdb"
     copy.parent.mkdir()
-    shutil.copyfile(demo[1], copy)
-    return copy
+    return copy_database(demo[1], copy)
 
 
 def _batch(root: Path, as_of: str, files: dict[str, str]) -> Path:

@@ -18,7 +18,7 @@ import tinyregion
 from test_app import ACCOUNTS, _navigation_as_served, add_accounts, login  # noqa: F401
 from tinyregion import write_batches
 
-from analytics import exports, reads, store
+from analytics import exports, published, reads, store
 from analytics.config import ConfigError, Goal, load_config
 from analytics.ingest import import_batches
 from analytics.registry import build
@@ -48,9 +48,7 @@ def built(imported: Path) -> Path:
 
 
 def _copy(src: Path, tmp_path: Path) -> Path:
-    db = tmp_path / "k.duckdb"
-    shutil.copyfile(src, db)
-    return db
+    return tinyregion.copy_database(src, tmp_path / "k.duckdb")
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -114,13 +112,12 @@ def test_broken_step_file_raises_build_error_naming_it_and_keeps_registry(
         ),
         encoding="utf-8",
     )
-    con = duckdb.connect(str(db), read_only=True)
-    before = (
-        store.get_meta(con, "current_version"),
-        con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
-        con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall(),
-    )
-    con.close()
+    with published.stored(db) as con:
+        before = (
+            store.get_meta(con, "current_version"),
+            con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
+            con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall(),
+        )
     monkeypatch.setattr(build, "STEPS_DIR", steps)
 
     with pytest.raises(BuildError) as err:
@@ -131,13 +128,12 @@ def test_broken_step_file_raises_build_error_naming_it_and_keeps_registry(
     assert "CREATE OR REPLACE TEMP TABLE mart_persons" in message
     assert "int_populaton" in message
     assert not isinstance(err.value, duckdb.Error)
-    con = duckdb.connect(str(db), read_only=True)
-    after = (
-        store.get_meta(con, "current_version"),
-        con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
-        con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall(),
-    )
-    con.close()
+    with published.stored(db) as con:
+        after = (
+            store.get_meta(con, "current_version"),
+            con.execute("SELECT * FROM reg_kpi ORDER BY ALL").fetchall(),
+            con.execute("SELECT version, as_of FROM registry_versions ORDER BY ALL").fetchall(),
+        )
     assert after == before
 
 
@@ -158,16 +154,13 @@ REG_TABLES = [f"reg_{m}" for m in build.MARTS]
 
 
 def _snapshot_rows(db: Path, version: int) -> dict[str, list]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    with published.stored(db) as con:
         return {
             t: con.execute(
                 f"SELECT * FROM {t} WHERE version = ? ORDER BY ALL", [version]
             ).fetchall()
             for t in REG_TABLES
         }
-    finally:
-        con.close()
 
 
 def _versions(db: Path) -> dict[dt.date, int]:
@@ -194,6 +187,84 @@ def test_importing_one_more_quarter_rebuilds_only_that_date(tmp_path: Path) -> N
     assert versions[tinyregion.DATES[0]] == v1
     assert _snapshot_rows(db, v1) == before
     assert info["version"] == versions[tinyregion.DATES[1]]
+
+
+def _files(db: Path) -> dict[int, Path]:
+    """Each stored version's snapshot file (whether it is there or not)."""
+    with published.stored(db) as con:
+        sid = published.store_id(con)
+        rows = con.execute("SELECT version, as_of FROM registry_versions").fetchall()
+    return {v: published.snapshot_file(db, sid, v, d) for v, d in rows}
+
+
+def test_the_import_store_keeps_each_versions_record_and_its_file_the_marts(
+    built: Path, tmp_path: Path
+) -> None:
+    db = _copy(built, tmp_path)
+    con = duckdb.connect(str(db), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    assert not tables & set(REG_TABLES)
+    files = _files(db)
+    assert len(files) == len(tinyregion.DATES) and all(f.exists() for f in files.values())
+    current = published.manifest(db, published.current_number(db))
+    assert sorted(current["snapshots"].values()) == sorted(
+        f"snapshots/{f.name}" for f in files.values()
+    )
+    # The rows the build wrote are the rows readers read.
+    with published.stored(db) as con:
+        persons = con.execute("SELECT count(*) FROM reg_persons").fetchall()[0][0]
+        counted = con.execute("SELECT sum(persons) FROM registry_versions").fetchall()[0][0]
+    assert persons == counted > 0
+
+
+def test_a_version_whose_file_is_missing_is_built_again(built: Path, tmp_path: Path) -> None:
+    """A build stopped between a version's commit and its file leaves the record
+    alone: the next build does not reuse it, and readers never see it."""
+    db = _copy(built, tmp_path)
+    version, gone = min(_files(db).items(), key=lambda kv: kv[1].name)
+    before = _snapshot_rows(db, version)
+    gone.unlink()
+
+    info = build_registry(db)
+
+    assert info["dates_built"] == [tinyregion.DATES[0]]
+    files = _files(db)
+    assert version not in files and all(f.exists() for f in files.values())
+    (again,) = [v for v, f in files.items() if f.name.startswith(str(tinyregion.DATES[0]))]
+    after = _snapshot_rows(db, again)
+    # The same marts, under the new version's number.
+    assert {t: [r[1:] for r in rows] for t, rows in after.items()} == {
+        t: [r[1:] for r in rows] for t, rows in before.items()
+    }
+
+
+def test_the_marts_an_older_import_store_kept_are_written_out_once_and_dropped(
+    built: Path, tmp_path: Path
+) -> None:
+    """Before the snapshot files were the only copy, the import store kept every
+    version's marts too: the first build after writes the file of a version that
+    has none from them (nothing is built again) and drops them."""
+    db = _copy(built, tmp_path)
+    files = _files(db)
+    version, gone = min(files.items(), key=lambda kv: kv[1].name)
+    rows = _snapshot_rows(db, version)
+    con = duckdb.connect(str(db))
+    con.execute(f"ATTACH '{files[version]}' AS old (READ_ONLY)")
+    for t in REG_TABLES:
+        con.execute(f"CREATE TABLE main.{t} AS SELECT * FROM old.main.{t}")
+    con.execute("DETACH old")
+    con.close()
+    gone.unlink()
+
+    info = build_registry(db)
+
+    assert info["dates_built"] == []
+    assert gone.exists() and _snapshot_rows(db, version) == rows
+    con = duckdb.connect(str(db), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    assert not tables & set(REG_TABLES)
 
 
 def test_rebuild_with_nothing_changed_builds_nothing_and_keeps_the_current_version(

@@ -25,10 +25,8 @@ import datetime as dt
 import filecmp
 import io
 import itertools
-import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from region_builder import (
     CONTRIBUTING,
@@ -43,7 +41,9 @@ from region_builder import (
     read_csv,
     write_batch,
 )
+from tinyregion import copy_database
 
+from analytics import published
 from analytics.cli import main as kuomian
 
 A = dt.date(2025, 2, 28)
@@ -520,16 +520,13 @@ def kpi(region, level: str) -> dict[str, dict[str, str]]:
 
 def persons(region, as_of: dt.date = D) -> dict[str, dict]:
     """reg_persons of the snapshot of ``as_of`` keyed by person key."""
-    con = duckdb.connect(str(region["db"]), read_only=True)
-    try:
+    with published.stored(region["db"]) as con:
         v = con.execute(
             "SELECT version FROM registry_versions WHERE as_of = ?", [as_of]
         ).fetchone()[0]
         cur = con.execute("SELECT * EXCLUDE (version) FROM reg_persons WHERE version = ?", [v])
         cols = [c[0] for c in cur.description]
         return {key_of(r[0]): dict(zip(cols, r)) for r in cur.fetchall()}
-    finally:
-        con.close()
 
 
 # ------------------------------------------------------------------ expectations at D
@@ -773,16 +770,13 @@ def test_schemes_and_levels_written_short_are_recognised(region):
 
 
 def test_duplicate_enrollment_listed_and_counted_once(region):
-    con = duckdb.connect(str(region["db"]), read_only=True)
-    try:
+    with published.stored(region["db"]) as con:
         v = con.execute("SELECT version FROM registry_versions WHERE as_of = ?", [D]).fetchone()[0]
         dups = dict(
             con.execute(
                 "SELECT id_number, active_enrollments FROM reg_duplicates WHERE version = ?", [v]
             ).fetchall()
         )
-    finally:
-        con.close()
     # DUP: two schemes contributing; DRAW2: drawing + contributing; DUP_REG: the
     # residents' scheme in two regions. NONPOP2
     # (suspended + contributing) and SUSP_ELSE (suspended + contributing) are not.
@@ -1053,8 +1047,7 @@ def test_target_list_at_earlier_date(targets_a):
 def test_build_between_batch_dates_reads_the_earlier_batch(region, tmp_path):
     """D' = 2025-04-15 lies between A and B: every kind comes from A, ages and
     the 6 months of group 3 are reckoned on D'."""
-    db = tmp_path / "between.duckdb"
-    shutil.copy(region["db"], db)
+    db = copy_database(region["db"], tmp_path / "between.duckdb")
     ok("build", "--db", db, "--as-of", "2025-04-15")
     out = tmp_path / "targets.csv"
     ok("export", "targets", "--db", db, "--out", out)
@@ -1111,8 +1104,7 @@ def test_targets_columns_first(region):
 
 
 def test_build_and_exports_twice_are_byte_identical(region, tmp_path):
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(region["db"], db)
+    db = copy_database(region["db"], tmp_path / "copy.duckdb")
     runs = []
     for i in range(2):
         ok("build", "--db", db)

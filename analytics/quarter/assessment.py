@@ -58,7 +58,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import store
+from analytics import published, store
 from analytics.config import Config, load_config
 from analytics.exports import safe_text_sql
 from analytics.quarter.tasks import edited_tasks
@@ -195,7 +195,8 @@ class Imports:
         key = snapshot_keys(self.con, [d], f"{self._code_hash}|{self.region}")[d]
         found = store.scalar(
             self.con,
-            "SELECT max(version) FROM registry_versions WHERE as_of = ? AND snapshot_key = ?",
+            "SELECT max(version) FROM registry_versions WHERE as_of = ? AND snapshot_key = ? "
+            "AND version IN (SELECT version FROM reg_kpi)",
             [d, key],
         )
         return int(found) if found is not None else None
@@ -260,6 +261,8 @@ def open_imports(db: str | Path | None = None, config: Config | None = None) -> 
             ) from exc
         try:
             define_in_force(con)
+            # The stored versions' KPIs and groups, reused where a date's inputs are unchanged.
+            published.attach_stored(con, path, ("reg_kpi", "reg_persons"))
             # The survey staging step reads the app's visits with the imported rows.
             store.attach_visits(con, path)
             dates = [

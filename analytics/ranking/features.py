@@ -77,6 +77,26 @@ def outcome_column(target_type: str) -> str:
     ]
 
 
+def _group_members(groups: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each row's groups hold 1 … 8 (an (n, 8) float array), and how many
+    distinct groups each row has (``None`` holds none). One pass over the lists,
+    then numpy: a set per row and a membership test per row and group took 14 s
+    of a million-person build."""
+    lists = [g if g is not None else () for g in groups]
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    parts = [np.asarray(g) for g in lists if len(g)]
+    flat = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
+    low = int(flat.min()) if len(flat) else 0
+    span = int(flat.max()) - low + 1 if len(flat) else 1
+    distinct = np.unique(rows * span + (flat - low))  # (row, group) once each
+    n_groups = np.bincount(distinct // span, minlength=len(lists)).astype(float)
+    member = np.zeros((len(lists), 8))
+    known = (flat >= 1) & (flat <= 8)
+    member[rows[known], flat[known] - 1] = 1.0
+    return member, n_groups
+
+
 def feature_frame(persons: pd.DataFrame, lapse: pd.Series | None = None) -> pd.DataFrame:
     """Model inputs for targets (rows of reg_persons/mart_persons).
 
@@ -116,10 +136,10 @@ def feature_frame(persons: pd.DataFrame, lapse: pd.Series | None = None) -> pd.D
         p["id_number"].map(lapse).astype(float).fillna(0) if lapse is not None else 0.0
     )
     x["ability"] = p["ability_to_pay"].map(ABILITY).astype(float)
-    groups = p["groups"].apply(lambda g: set(g) if g is not None else set())
+    member, n_groups = _group_members(p["groups"])
     for g in range(1, 9):
-        x[f"g{g}"] = groups.apply(lambda s, g=g: g in s).astype(float)
-    x["n_groups"] = groups.apply(len).astype(float)
+        x[f"g{g}"] = member[:, g - 1]
+    x["n_groups"] = n_groups
     for i, r in enumerate(SURVEY_RESULTS):
         x[f"survey_{i}"] = (p["survey_result"] == r).astype(float)
     x["street"] = p["street_code"].astype(str)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from analytics import store
 from analytics.ranking.actions import suggest_action
 from analytics.ranking.estimators import PriorModel, positive_proba
 from analytics.ranking.explain import explain
@@ -85,10 +86,16 @@ def _scored(
     model_name: str,
     uplift: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    actions = [
-        suggest_action(t, list(g) if g is not None else [])
-        for t, g in zip(persons["target_type"], persons["groups"])
-    ]
+    # One rule per (type, groups): a region has a few hundred such pairs, and a
+    # call per target took 0.5 s of each date at a million people.
+    rule: dict[tuple[str, bytes], tuple[str, str]] = {}
+    actions = []
+    for t, g in zip(persons["target_type"].tolist(), persons["groups"].tolist()):
+        groups = np.asarray(g if g is not None else (), dtype=np.int64)
+        key = (t, groups.tobytes())
+        if key not in rule:
+            rule[key] = suggest_action(t, groups.tolist())
+        actions.append(rule[key])
     return pd.DataFrame(
         {
             "id_number": persons["id_number"].to_numpy(),
@@ -123,14 +130,28 @@ def learned_scores(
         return _learned_scores(con, as_of, evidence)
 
 
+# The rows of mart_persons training reads: the targets, and the targets of the
+# stored snapshot before (the newest version of the latest date before as_of).
+_READ_BY_TRAINING = """p.target_type IS NOT NULL OR p.id_number IN (
+    SELECT q.id_number FROM reg_persons q WHERE q.target_type IS NOT NULL AND q.version = (
+        SELECT max(version) FROM registry_versions
+        WHERE as_of = (SELECT max(as_of) FROM registry_versions WHERE as_of < ?)))"""
+
+
 def _learned_scores(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, evidence: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict] | None:
-    # Of everyone only what training reads (the outcome of last quarter's
-    # targets); every column only of the targets scored. Everyone's every column
-    # was the build's largest frame (about 2 GB at a million people).
-    cols = ", ".join(dict.fromkeys([*PERSON_COLUMNS, *OUTCOME_COLUMNS]))
-    current = con.execute(f"SELECT {cols} FROM mart_persons ORDER BY id_number").df()
+    # Of the current snapshot only what training reads: its targets (their lapse)
+    # and last quarter's targets (their outcome); every column only of the targets
+    # scored. Everyone's every column was the build's largest frame (about 2 GB
+    # at a million people), and everyone's training columns a third of the rest.
+    cols = ", ".join(f"p.{c}" for c in dict.fromkeys([*PERSON_COLUMNS, *OUTCOME_COLUMNS]))
+    stored = store.has_table(con, "reg_persons")
+    read = _READ_BY_TRAINING if stored else "p.target_type IS NOT NULL"
+    current = con.execute(
+        f"SELECT {cols} FROM mart_persons p WHERE {read} ORDER BY p.id_number",
+        [as_of] if stored else [],
+    ).df()
     history = load_history(con, as_of, current)
     pairs = training_pairs(history, con)
     if pairs.empty or pairs["y"].nunique() < 2:

@@ -134,8 +134,40 @@ def _ranking():
     return score
 
 
+SCORE_MEMORY_LIMIT = "1GB"
+# The temp tables the steps after the score step read (410 and build_one): the
+# rest of a date's staging and linking is done with by then.
+_AFTER_SCORE = {"int_targets", "params", "goals", "event_kinds"}
+
+
+def _release(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the date's staging and linking tables before the score step's frames
+    come: DuckDB's memory then holds the marts only (at a million people the
+    build's peak was the score step's frames on top of every table of the date)."""
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND (starts_with(table_name, 'stg_') OR starts_with(table_name, 'int_'))"
+    ).fetchall():
+        if name not in _AFTER_SCORE:
+            con.execute(f'DROP TABLE temp.main."{name}"')
+
+
+def _memory_limit(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    # Checked by analytics.config (a number and a unit), so safe to format in.
+    con.execute(f"SET memory_limit = '{cfg.limits.build_memory_limit}'")
+
+
 def _score_step(ctx: BuildContext) -> None:
-    ctx.model, ctx.report = _ranking().score_targets(ctx.con, ctx.as_of, ctx.learn)
+    con = ctx.con
+    _release(con)
+    # The score step's frames are in pandas, beside DuckDB: DuckDB gives up what it
+    # holds beyond SCORE_MEMORY_LIMIT (the marts go to its temp directory) while
+    # they are made, and has its limit back for the steps after.
+    con.execute(f"SET memory_limit = '{SCORE_MEMORY_LIMIT}'")
+    try:
+        ctx.model, ctx.report = _ranking().score_targets(con, ctx.as_of, ctx.learn)
+    finally:
+        _memory_limit(con, ctx.cfg)
 
 
 def _other_goal_years(ctx: BuildContext) -> None:
@@ -215,24 +247,45 @@ def steps() -> list[Path]:
     return [STEPS_DIR / s.file for s in PIPELINE if isinstance(s, SqlStep)]
 
 
-def _persist(con: duckdb.DuckDBPyConnection, version: int) -> None:
-    for mart in MARTS:
-        table = f"reg_{mart}"
-        exists = store.has_table(con, table)
-        new_cols = [r[0] for r in con.execute(f"DESCRIBE mart_{mart}").fetchall()]
-        if exists:
-            old_cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()][1:]
-            if old_cols != new_cols:
-                # The steps changed shape: old snapshots of this mart cannot be kept.
-                con.execute(f"DROP TABLE {table}")
-                exists = False
-        if not exists:
-            con.execute(
-                f"CREATE TABLE {table} AS SELECT 0::INTEGER AS version, * FROM mart_{mart} LIMIT 0"
+def _snapshot_tables(version: int) -> dict[str, str]:
+    """The marts of one version as its snapshot file keeps them (a ``version`` column first)."""
+    return {
+        f"reg_{m}": f"SELECT {int(version)}::INTEGER AS version, * FROM mart_{m}" for m in MARTS
+    }
+
+
+# What the build reads of the stored versions: the training history (ranking.history).
+STORED_FOR_BUILD = ("reg_persons",)
+
+
+def _write_snapshot(con: duckdb.DuckDBPyConnection, db: Path, version: int, as_of: dt.date) -> None:
+    """Write the version just committed into its snapshot file (the only copy of
+    its marts: the import store keeps its record, not its rows), and let the
+    dates built after it learn from it."""
+    published.write_snapshot(con, db, version, as_of, _snapshot_tables(version))
+    published.attach_stored(con, db, STORED_FOR_BUILD)
+
+
+def _drop_old_copies(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Before the snapshot files were the only copy, the import store kept every
+    version's marts too (``reg_<mart>`` tables). Their files are written if a
+    version has none, and the tables go."""
+    old = [f"reg_{m}" for m in MARTS if store.has_table(con, f"reg_{m}")]
+    if not old:
+        return
+    sid = published.store_id(con)
+    for version, as_of in con.execute("SELECT version, as_of FROM registry_versions").fetchall():
+        if not published.snapshot_file(db, sid, version, as_of).exists():
+            published.write_snapshot(
+                con,
+                db,
+                version,
+                as_of,
+                {t: f"SELECT * FROM main.{t} WHERE version = {int(version)}" for t in old},
             )
-        con.execute(
-            f"INSERT INTO {table} SELECT {int(version)}::INTEGER AS version, * FROM mart_{mart}"
-        )
+    with _transaction(con):
+        for t in old:
+            con.execute(f"DROP TABLE main.{t}")
 
 
 def build_one(
@@ -258,7 +311,6 @@ def build_one(
     ctx = BuildContext(con, as_of, region, cfg, learn)
     run_steps(con, PIPELINE, STEPS_DIR, ctx, debug, progress)
     model, report = ctx.model, ctx.report
-    _persist(con, version)
     persons, legal, targets = store.one(
         con, "SELECT count(*), count(*) FILTER (WHERE legal), count(target_type) FROM mart_persons"
     )
@@ -314,17 +366,20 @@ def _build_date(
 
 
 def _reusable(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, key: str, learned: str | None
+    con: duckdb.DuckDBPyConnection, db: Path, as_of: dt.date, key: str, learned: str | None
 ) -> int | None:
     """The stored snapshot of ``as_of`` with this key (and, for the date asked for,
-    this model key), if any."""
-    row = store.one(
-        con,
-        "SELECT max(version) FROM registry_versions WHERE as_of = ? AND snapshot_key = ? "
-        "AND (CAST(? AS VARCHAR) IS NULL OR model_key = ?)",
+    this model key) whose file is there, if any."""
+    sid = published.store_id(con)
+    rows = con.execute(
+        "SELECT version FROM registry_versions WHERE as_of = ? AND snapshot_key = ? "
+        "AND (CAST(? AS VARCHAR) IS NULL OR model_key = ?) ORDER BY version DESC",
         [as_of, key, learned, learned],
-    )
-    return int(row[0]) if row and row[0] is not None else None
+    ).fetchall()
+    for (version,) in rows:
+        if published.snapshot_file(db, sid, version, as_of).exists():
+            return int(version)
+    return None
 
 
 def prune(con: duckdb.DuckDBPyConnection) -> None:
@@ -340,11 +395,8 @@ def prune(con: duckdb.DuckDBPyConnection) -> None:
     ]
     if not old:
         return
-    for table in [f"reg_{mart}" for mart in MARTS] + [
-        "registry_versions",
-        "model_reports",
-        "registry_goals",
-    ]:
+    # Their files go when no published version names them (published.publish).
+    for table in ("registry_versions", "model_reports", "registry_goals"):
         con.execute(f"DELETE FROM {table} WHERE list_contains(?, version)", [old])
 
 
@@ -410,8 +462,7 @@ def _build_locked(
     except duckdb.Error as exc:
         raise BuildError(f"数据库无法打开 (database cannot be opened): {exc}") from exc
     try:
-        # Checked by analytics.config (a number and a unit), so safe to format in.
-        con.execute(f"SET memory_limit = '{cfg.limits.build_memory_limit}'")
+        _memory_limit(con, cfg)
         store.ensure_registry_schema(con)
         # Visits recorded in the app are survey rows too (the staging step reads both).
         store.attach_visits(con, db)
@@ -439,8 +490,10 @@ def _build_locked(
         # A history snapshot is reused when its inputs are unchanged (whether it
         # learned when it was the date asked for or not: its persons are the same);
         # the date asked for only when it also learned from the same history.
-        stale = [d for d in wanted[:-1] if _reusable(con, d, keys[d], None) is None]
-        version = _reusable(con, target, keys[target], learned)
+        _drop_old_copies(con, db)
+        published.attach_stored(con, db, STORED_FOR_BUILD)
+        stale = [d for d in wanted[:-1] if _reusable(con, db, d, keys[d], None) is None]
+        version = _reusable(con, db, target, keys[target], learned)
         # Each history snapshot commits on its own, so the date asked for reads
         # them committed: DuckDB 2.0 did not show a scan the rows of a table
         # created and filled earlier in the same transaction (at 120k people the
@@ -452,10 +505,14 @@ def _build_locked(
         built = []
         # --debug is there to watch the steps of the date asked for: it builds it.
         todo = len(stale) + int(version is None or debug)
+        # A version's file is written after its commit, and only then does it
+        # replace the older snapshot of its date (prune) or become the one in use.
         for d in stale:
             with _transaction(con):
                 steps = _step_progress(progress, d, len(built), todo)
-                _build_date(con, d, region, cfg, chash, debug, (keys[d], None), steps)
+                v = _build_date(con, d, region, cfg, chash, debug, (keys[d], None), steps)
+            _write_snapshot(con, db, v, d)
+            with _transaction(con):
                 prune(con)
             built.append(d)
         if version is None or debug:
@@ -464,7 +521,9 @@ def _build_locked(
                 version = _build_date(
                     con, target, region, cfg, chash, debug, (keys[target], learned), steps
                 )
-                built.append(target)
+            _write_snapshot(con, db, version, target)
+            built.append(target)
+            with _transaction(con):
                 store.set_meta(con, "current_version", str(version))
                 prune(con)
         elif store.get_meta(con, "current_version") != str(version):
