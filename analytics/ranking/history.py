@@ -82,6 +82,12 @@ _VERSIONS_SQL = """
             SELECT v.version, q.id_number FROM v JOIN reg_persons q ON q.version = v.previous
             WHERE q.target_type IS NOT NULL
         )"""
+# The rows of the current (unsaved) snapshot training reads, as a condition on
+# ``p``: its targets (their lapse) and the targets of the newest stored snapshot
+# (their outcome by now). One parameter: the current date.
+CURRENT_ROWS_WHERE = f"""p.target_type IS NOT NULL OR p.id_number IN ({_VERSIONS_SQL}
+        SELECT q.id_number FROM reg_persons q JOIN v USING (version)
+        WHERE q.target_type IS NOT NULL AND v.as_of = (SELECT max(as_of) FROM v))"""
 _TRAINING_ROWS_WHERE = """
         FROM reg_persons p JOIN v USING (version)
         LEFT JOIN earlier_targets e ON e.version = p.version AND e.id_number = p.id_number

@@ -27,7 +27,12 @@ from analytics.ranking.actions import suggest_action
 from analytics.ranking.estimators import PriorModel, positive_proba
 from analytics.ranking.explain import explain
 from analytics.ranking.features import PERSON_COLUMNS, feature_frame
-from analytics.ranking.history import OUTCOME_COLUMNS, load_history, training_pairs
+from analytics.ranking.history import (
+    CURRENT_ROWS_WHERE,
+    OUTCOME_COLUMNS,
+    load_history,
+    training_pairs,
+)
 from analytics.ranking.selection import choose_and_fit, fit_uplift, predict_uplift
 
 PACKAGE_DIR = Path(__file__).parent
@@ -130,14 +135,6 @@ def learned_scores(
         return _learned_scores(con, as_of, evidence)
 
 
-# The rows of mart_persons training reads: the targets, and the targets of the
-# stored snapshot before (the newest version of the latest date before as_of).
-_READ_BY_TRAINING = """p.target_type IS NOT NULL OR p.id_number IN (
-    SELECT q.id_number FROM reg_persons q WHERE q.target_type IS NOT NULL AND q.version = (
-        SELECT max(version) FROM registry_versions
-        WHERE as_of = (SELECT max(as_of) FROM registry_versions WHERE as_of < ?)))"""
-
-
 def _learned_scores(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, evidence: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict] | None:
@@ -147,7 +144,7 @@ def _learned_scores(
     # at a million people), and everyone's training columns a third of the rest.
     cols = ", ".join(f"p.{c}" for c in dict.fromkeys([*PERSON_COLUMNS, *OUTCOME_COLUMNS]))
     stored = store.has_table(con, "reg_persons")
-    read = _READ_BY_TRAINING if stored else "p.target_type IS NOT NULL"
+    read = CURRENT_ROWS_WHERE if stored else "p.target_type IS NOT NULL"
     current = con.execute(
         f"SELECT {cols} FROM mart_persons p WHERE {read} ORDER BY p.id_number",
         [as_of] if stored else [],

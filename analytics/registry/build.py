@@ -135,9 +135,9 @@ def _ranking():
 
 
 SCORE_MEMORY_LIMIT = "1GB"
-# The temp tables the steps after the score step read (410 and build_one): the
-# rest of a date's staging and linking is done with by then.
-_AFTER_SCORE = {"int_targets", "params", "goals", "event_kinds"}
+# The staging and linking table the steps after the score step read (410): the
+# rest of a date's stg_ and int_ tables are done with by then.
+_AFTER_SCORE = {"int_targets"}
 
 
 def _release(con: duckdb.DuckDBPyConnection) -> None:
@@ -494,12 +494,9 @@ def _build_locked(
         published.attach_stored(con, db, STORED_FOR_BUILD)
         stale = [d for d in wanted[:-1] if _reusable(con, db, d, keys[d], None) is None]
         version = _reusable(con, db, target, keys[target], learned)
-        # Each history snapshot commits on its own, so the date asked for reads
-        # them committed: DuckDB 2.0 did not show a scan the rows of a table
-        # created and filled earlier in the same transaction (at 120k people the
-        # model saw no history). One transaction for all of them saved their
-        # commits but held every snapshot in memory to the end (peak RSS 1.5 →
-        # 2.3 GB at 120k). The current version is not among them (it is the date
+        # Each history snapshot commits on its own and then has its file, from
+        # which the dates after it learn (one transaction for all of them held
+        # every snapshot in memory to the end: peak RSS 1.5 → 2.3 GB at 120k). The current version is not among them (it is the date
         # asked for, or an older build of another date, kept), and switches only
         # with the last commit: readers see one consistent registry.
         built = []
