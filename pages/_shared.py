@@ -155,6 +155,28 @@ def screen(frame: pd.DataFrame, as_given: tuple[str, ...] = ("batch", "批次"))
     return out
 
 
+# A table on screen lists at most this many rows. A city's whole visit list
+# (157k targets at a million people) took 2.2 s to format and seconds more to
+# send on every rerun, and nobody reads past the first pages: the filters
+# narrow the list, the downloads carry every row.
+SCREEN_ROWS = 1000
+
+
+def rows_note(total: int, unit: str = "行") -> None:
+    """Say that a table of ``total`` rows lists only its first :data:`SCREEN_ROWS`."""
+    if total > SCREEN_ROWS:
+        st.caption(
+            f"屏幕上列出前 {SCREEN_ROWS:,} {unit}（共 {total:,} {unit}）；"
+            "其余请用筛选缩小范围，或下载完整清单。"
+        )
+
+
+def first_rows(frame: pd.DataFrame, unit: str = "行") -> pd.DataFrame:
+    """The first :data:`SCREEN_ROWS` rows of ``frame``, saying so when there are more."""
+    rows_note(len(frame), unit)
+    return frame.head(SCREEN_ROWS)
+
+
 def _cell(v: object, dates_in_text: bool = True) -> object:
     if v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v)):
         return ""

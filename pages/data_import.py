@@ -226,14 +226,15 @@ else:
     with left:
         st.dataframe(summary.drop(columns=["类别"]), hide_index=True, width="stretch")
     with right:
-        detail = chosen[
+        listed = ui.first_rows(chosen)
+        detail = listed[
             ["kind_label", "source_file", "row_number", "reason", "field", "message", "raw"]
         ]
         detail = detail.assign(
             reason=detail["reason"].map(lambda r: reads.REASON_LABELS.get(r, r)),
-            field=[reads.field_label(k, f) for k, f in zip(chosen["kind"], detail["field"])],
+            field=[reads.field_label(k, f) for k, f in zip(listed["kind"], detail["field"])],
             message=[
-                reads.problem_message(k, m) for k, m in zip(chosen["kind"], detail["message"])
+                reads.problem_message(k, m) for k, m in zip(listed["kind"], detail["message"])
             ],
         )
         detail.columns = ["部门数据", "文件", "行号", "原因", "字段", "说明", "原始内容"]
@@ -331,8 +332,10 @@ else:
             key="problem_counts_table",
         )
     with st.expander("各问题的处理状态"):
+        ui.rows_note(int(counts[list(problem_workflow.STATUSES)].to_numpy().sum()), "条")
+        listed = problem_workflow.status_list(db, scope, limit=ui.SCREEN_ROWS)
         st.dataframe(
-            ui.screen(problem_workflow.status_list(db, scope)).rename(
+            ui.screen(listed).rename(
                 columns={
                     "kind_label": "部门数据",
                     "reason_label": "原因",

@@ -71,7 +71,7 @@ st.markdown(
     + "）"
 )
 
-screen = rows[
+screen = ui.first_rows(rows, "人")[
     [
         "grid_rank",
         "rank",

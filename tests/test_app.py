@@ -39,6 +39,7 @@ from tinyregion import (
 from analytics import accounts, published, store
 from analytics.exports import export
 from pages import _session as session
+from pages import _shared as ui
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = {
@@ -485,6 +486,24 @@ def test_visit_filters_narrow_the_list(db: Path) -> None:
     assert set(ok(at).dataframe[0].value["groups_text"]) == {"4 新就业形态劳动者"}
     at.number_input(key="visits_min_score").set_value(0.99).run()
     assert ok(at).dataframe[0].value.empty
+
+
+def test_a_long_visit_list_shows_its_first_rows_and_downloads_them_all(
+    db: Path, downloads: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A city's list is too long for a screen: the table lists the first rows in
+    rank order and says how many there are; the CSV carries every row."""
+    whole = ok(goto(app("bureau"), "pages/visits.py")).dataframe[0].value
+    monkeypatch.setattr(ui, "SCREEN_ROWS", 3)
+    at = goto(app("bureau"), "pages/visits.py")
+    shown = at.dataframe[0].value
+    assert list(shown["grid_rank"]) == [1, 2, 3] and len(whole) > 3
+    assert list(shown["rank"]) == list(whole["rank"].head(3))
+    assert any(f"屏幕上列出前 3 人（共 {len(whole):,} 人）" in c.value for c in at.caption)
+    table = list(
+        csv.DictReader(io.StringIO(fetch(at, downloads, "visits_csv").decode("utf-8-sig")))
+    )
+    assert len(table) == len(whole)
 
 
 def test_downloading_the_visit_sheet_is_logged(db: Path, downloads: dict) -> None:

@@ -124,6 +124,24 @@ def test_counts_per_department_over_time(first: Path, batches: Path) -> None:
     assert totals.loc["dibao", ["open", "sent", "fixed"]].tolist() == [1, 0, 0]
 
 
+def test_the_status_list_is_open_first_and_its_first_rows_are_its_head(
+    first: Path, batches: Path
+) -> None:
+    import_batches([_batch(batches, "2025-06-30", hukou_bad=False, dibao_bad=True)], db=first)
+    problem_workflow.mark_sent(first, BUREAU, "dibao")
+    whole = problem_workflow.status_list(first, BUREAU)
+    statuses = problem_workflow.statuses(first, BUREAU)
+    order = list(problem_workflow.STATUSES)
+    expected = statuses.sort_values(
+        ["status", "kind", "reason", "id_key"],
+        key=lambda c: c.map(order.index) if c.name == "status" else c,
+    )
+    assert list(whole["status_label"]) == [problem_workflow.STATUSES[s] for s in expected["status"]]
+    assert len(whole) == len(statuses) >= 2 and whole["status_label"].iloc[-1] == "已更正"
+    head = problem_workflow.status_list(first, BUREAU, limit=1)
+    assert head.fillna("").to_dict("records") == whole.head(1).fillna("").to_dict("records")
+
+
 def test_only_the_bureau_works_the_problems(first: Path) -> None:
     from analytics.access import AccessDenied
 

@@ -12,11 +12,21 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas.testing as pd_testing
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tinyregion import COMMUNITIES, STREETS, build_tiny_db, copy_database, person_id
 
 from analytics import reads, store, workflow, writes
-from analytics.access import AccessDenied, Scope, mask_id, mask_phone
+from analytics.access import (
+    AccessDenied,
+    Scope,
+    mask_id,
+    mask_id_sql,
+    mask_phone,
+    mask_phone_sql,
+)
 from analytics.exports import export
 from analytics.ingest import ImportRejected
 from analytics.registry.build import build_registry
@@ -55,6 +65,43 @@ def test_mask_id_keeps_first_and_last_four() -> None:
 def test_mask_phone_keeps_first_three_and_last_four() -> None:
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone("") == "" and mask_phone(None) == ""
+
+
+# Digits, X, spaces Python strips and the contract's trim leaves (em space),
+# a zero-width space neither strips, a CJK character and an accented letter.
+_CELL = st.text(alphabet="0123456789Xx -\t\n\u3000\u2003\u00a0\u200b中é", max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), _CELL), min_size=1, max_size=20))
+def test_the_queries_mask_as_the_screen_does(values: list[str | None]) -> None:
+    """The SQL masks (a million rows in one query) give mask_id/mask_phone's text."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, v VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    got = con.execute(
+        f"SELECT {mask_id_sql('v')}, {mask_id_sql('v', 6)}, {mask_phone_sql('v')} FROM t ORDER BY i"
+    ).fetchall()
+    assert got == [(mask_id(v), mask_id(v, head=6), mask_phone(v)) for v in values]
+
+
+def test_an_arrow_read_gives_the_frame_a_plain_read_gives(built: Path) -> None:
+    """store.arrow_frame is store.frame, column types included: with NULLs and without."""
+    sql = """
+        SELECT * FROM (VALUES
+            (1, 1::INT, true, true, DATE '2024-01-02', 1.5, 'a', 1::BIGINT, 7::UTINYINT),
+            (2, NULL::INT, NULL::BOOLEAN, false, NULL::DATE, NULL::DOUBLE, NULL, NULL, 8))
+            t(i, ni, nb, b, d, f, s, nbig, u)"""
+    con = duckdb.connect()
+    for query in (sql, sql + " WHERE i = 1", sql + " WHERE false"):
+        pd_testing.assert_frame_equal(store.arrow_frame(con, query), store.frame(con, query))
+    with store.reading(built) as con:
+        query = """
+            SELECT id_number, rank, score, primary_group, last_survey_date, visits,
+                   claim_to_verify, phone, reasons
+            FROM reg_targets_ranked WHERE version = $v"""
+        v = {"v": current(built)}
+        pd_testing.assert_frame_equal(store.arrow_frame(con, query, v), store.frame(con, query, v))
 
 
 def test_targets_carry_masked_columns(built: Path) -> None:

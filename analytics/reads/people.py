@@ -10,15 +10,22 @@ import duckdb
 import pandas as pd
 
 from analytics import store
-from analytics.access import Scope, mask_id, mask_phone, scope_condition
+from analytics.access import (
+    Scope,
+    mask_id,
+    mask_id_sql,
+    mask_phone,
+    mask_phone_sql,
+    scope_condition,
+)
 from analytics.reads.labels import (
     EXCLUSIONS,
     GROUPS,
     TARGET_TYPES,
     kind_label,
 )
+from analytics.store import arrow_frame, reading
 from analytics.store import frame as _df
-from analytics.store import reading
 
 # ---------------------------------------------------------------- people (scoped)
 
@@ -119,17 +126,22 @@ def targets(
         " AND t.score >= $min_score"
     )
     with reading(db) as con:
-        df = _df(
+        # Masked in the query and read through Arrow: at a million people (157k
+        # targets) a Python call per ID and phone and pandas' own text columns
+        # took 0.8 of the 1.1 s this read took.
+        df = arrow_frame(
             con,
             f"""
             SELECT row_number() OVER (ORDER BY t.rank) AS grid_rank, t.rank, t.name,
-                   t.id_number, t.gender, t.age, t.target_type, t.groups_text, t.primary_group,
+                   t.id_number, {mask_id_sql("t.id_number")} AS id_masked,
+                   t.gender, t.age, t.target_type, t.groups_text, t.primary_group,
                    t.street_code, coalesce(s.name, '') AS street_name,
                    t.community_code, coalesce(c.name, '') AS community_name,
                    t.score, t.reasons, t.action, t.action_rule, t.survey_result,
                    t.last_survey_date, t.visits, t.claim_to_verify, t.phone,
                    p.hukou_address, p.residence_address,
-                   coalesce(p.residence_address, p.hukou_address, '') AS address
+                   coalesce(p.residence_address, p.hukou_address, '') AS address,
+                   {mask_phone_sql("t.phone")} AS phone_masked
             FROM reg_targets_ranked t
             LEFT JOIN reg_persons p ON p.version = t.version AND p.id_number = t.id_number
             LEFT JOIN reg_kpi s ON s.version = t.version AND s.level = 'street'
@@ -149,9 +161,13 @@ def targets(
                 "min_score": float(min_score),
             },
         )
-        df = _with_recent_visits(con, store.attach_visits(con, db), version, df)
-    df["target_label"] = df["target_type"].map(TARGET_TYPES)
-    return _mask_frame(df)
+        visited = store.attach_visits(con, db)
+        df = _with_recent_visits(con, visited, version, df)
+    if visited:  # a visit in the app may have brought a new phone
+        hit = df["id_number"].isin(visited)
+        df.loc[hit, "phone_masked"] = df.loc[hit, "phone"].map(mask_phone)
+    df.insert(len(df.columns) - 1, "target_label", df["target_type"].map(TARGET_TYPES))
+    return df
 
 
 def filter_targets(
