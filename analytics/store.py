@@ -315,8 +315,8 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> pd
     return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
 
 
-# Arrow types a result of :func:`arrow_frame` may hold: flat columns whose
-# pandas form it reproduces (anything else is read by :func:`frame`).
+# Arrow types a result of :func:`arrow_frame` may hold, whose pandas form it
+# reproduces (anything else is read by :func:`frame`).
 _FLAT = (
     pa.types.is_integer,
     pa.types.is_floating,
@@ -325,6 +325,14 @@ _FLAT = (
     pa.types.is_large_string,
     pa.types.is_date32,
 )
+
+
+def _readable(t: pa.DataType) -> bool:
+    """A flat type, or a list of one (each cell a numpy array, as ``df()`` gives it)."""
+    if pa.types.is_list(t):
+        t = t.value_type
+        return any(f(t) for f in _FLAT) and not pa.types.is_date32(t)
+    return any(f(t) for f in _FLAT)
 
 
 def _nullable(t: pa.DataType) -> object:
@@ -345,7 +353,7 @@ def arrow_frame(con: duckdb.DuckDBPyConnection, sql: str, params: object = None)
     all (``df()`` types an empty text column differently), is read by :func:`frame`."""
     table = con.sql(sql, params=params).to_arrow_table()
     types = table.schema.types
-    if table.num_rows == 0 or not all(any(f(t) for f in _FLAT) for t in types):
+    if table.num_rows == 0 or not all(_readable(t) for t in types):
         return frame(con, sql, params)
     columns = {}
     for name, col, t in zip(table.column_names, table.columns, types):
@@ -353,6 +361,9 @@ def arrow_frame(con: duckdb.DuckDBPyConnection, sql: str, params: object = None)
             col = col.cast(pa.timestamp("us"))
         if col.null_count and (pa.types.is_integer(t) or pa.types.is_boolean(t)):
             columns[name] = col.to_pandas(types_mapper={t: _nullable(t)}.get)
+        elif col.null_count and pa.types.is_list(t):
+            cells = col.to_pandas()
+            columns[name] = cells.where(cells.notna(), pd.NA)  # df()'s NULL list
         else:
             columns[name] = col.to_pandas()
     return pd.DataFrame(columns)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas as pd
 import pandas.testing as pd_testing
 import pytest
 from hypothesis import given, settings
@@ -92,9 +93,14 @@ def test_an_arrow_read_gives_the_frame_a_plain_read_gives(built: Path) -> None:
             (1, 1::INT, true, true, DATE '2024-01-02', 1.5, 'a', 1::BIGINT, 7::UTINYINT),
             (2, NULL::INT, NULL::BOOLEAN, false, NULL::DATE, NULL::DOUBLE, NULL, NULL, 8))
             t(i, ni, nb, b, d, f, s, nbig, u)"""
+    lists = """
+        SELECT * FROM (VALUES (1, [1, 2]::INT[], ['a']), (2, NULL, NULL), (3, [], []))
+            t(i, l, s)"""
     con = duckdb.connect()
-    for query in (sql, sql + " WHERE i = 1", sql + " WHERE false"):
+    for query in (sql, sql + " WHERE i = 1", sql + " WHERE false", lists):
         pd_testing.assert_frame_equal(store.arrow_frame(con, query), store.frame(con, query))
+    listed = store.arrow_frame(con, lists)
+    assert listed["l"].iloc[1] is pd.NA and list(listed["l"].iloc[0]) == [1, 2]
     with store.reading(built) as con:
         query = """
             SELECT id_number, rank, score, primary_group, last_survey_date, visits,

@@ -122,12 +122,13 @@ def load_history(
         if rows > max_rows:
             keep = max_rows / rows
             sample = f" AND {_SAMPLE_SQL} < {sample_threshold(keep)}"
-    rows = con.execute(
+    rows = store.arrow_frame(
+        con,
         f"""{_VERSIONS_SQL}
         SELECT v.as_of, {cols}, {outcome} {_TRAINING_ROWS_WHERE}{sample}
         ORDER BY v.as_of, p.id_number""",
         [as_of],
-    ).df()
+    )
     snaps = [(d, g.drop(columns="as_of")) for d, g in rows.groupby("as_of", sort=True)]
     snaps.append((as_of, current[keep_cols]))
     history = History([(pd.Timestamp(d).date(), f.reset_index(drop=True)) for d, f in snaps])

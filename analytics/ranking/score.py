@@ -36,6 +36,8 @@ from analytics.ranking.history import (
 from analytics.ranking.selection import choose_and_fit, fit_uplift, predict_uplift
 
 PACKAGE_DIR = Path(__file__).parent
+# The targets scored, every column (read through Arrow: store.arrow_frame).
+TARGETS_SQL = "SELECT * FROM mart_persons WHERE target_type IS NOT NULL ORDER BY id_number"
 # The columns of int_scores, typed.
 SCORE_COLUMNS = ", ".join(
     f"CAST({c} AS {t}) AS {c}"
@@ -59,12 +61,10 @@ def code_files() -> list[Path]:
 def score_targets(con: duckdb.DuckDBPyConnection, as_of: dt.date, learn: bool) -> tuple[str, dict]:
     """Score the targets of mart_persons into the temp table int_scores; returns
     the model's name and report. ``learn`` False keeps the prior."""
-    evidence = con.execute("SELECT * FROM mart_evidence").df()
+    evidence = store.arrow_frame(con, "SELECT * FROM mart_evidence")
     learned = learned_scores(con, as_of, evidence) if learn else None
     if learned is None:
-        targets = con.execute(
-            "SELECT * FROM mart_persons WHERE target_type IS NOT NULL ORDER BY id_number"
-        ).df()
+        targets = store.arrow_frame(con, TARGETS_SQL)
         scores = prior_scores(targets, evidence)
         report = {"chosen": "prior", "note": "无历史数据或未训练 (no history: prior score)"}
     else:
@@ -145,17 +145,16 @@ def _learned_scores(
     cols = ", ".join(f"p.{c}" for c in dict.fromkeys([*PERSON_COLUMNS, *OUTCOME_COLUMNS]))
     stored = store.has_table(con, "reg_persons")
     read = CURRENT_ROWS_WHERE if stored else "p.target_type IS NOT NULL"
-    current = con.execute(
+    current = store.arrow_frame(
+        con,
         f"SELECT {cols} FROM mart_persons p WHERE {read} ORDER BY p.id_number",
-        [as_of] if stored else [],
-    ).df()
+        [as_of] if stored else None,
+    )
     history = load_history(con, as_of, current)
     pairs = training_pairs(history, con)
     if pairs.empty or pairs["y"].nunique() < 2:
         return None
-    targets = con.execute(
-        "SELECT * FROM mart_persons WHERE target_type IS NOT NULL ORDER BY id_number"
-    ).df()
+    targets = store.arrow_frame(con, TARGETS_SQL)
     del current
     if targets.empty:
         return None  # nobody to score: the prior's (empty) scores
