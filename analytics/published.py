@@ -413,14 +413,13 @@ class _Open:
     users: int = 0
 
 
-_OPEN: dict[tuple[Path, int], _Open] = {}
+_OPEN: dict[tuple[Path, str | None, int], _Open] = {}
 _OPEN_LOCK = threading.Lock()
 _MAX_OPEN = 3
 
 
-def _attach(db: str | Path, number: int) -> duckdb.DuckDBPyConnection:
+def _attach(db: str | Path, rec: dict) -> duckdb.DuckDBPyConnection:
     base = root(db)
-    rec = manifest(db, number)
     con = duckdb.connect(":memory:")
     con.execute(f"ATTACH '{base / rec['catalog']}' AS cat (READ_ONLY)")
     cat_tables = {
@@ -445,13 +444,19 @@ def _attach(db: str | Path, number: int) -> duckdb.DuckDBPyConnection:
 
 
 def _acquire(db: str | Path, number: int) -> _Open:
-    key = (root(db).resolve(), number)
+    rec = manifest(db, number)
+    # The import store's id in the key: a database deleted and made again at the
+    # same path publishes its own number 1 again, which is not the old one's.
+    key = (root(db).resolve(), rec.get("store_id"), number)
     with _OPEN_LOCK:
         got = _OPEN.get(key)
         if got is None:
-            got = _Open(number, _attach(db, number))
+            got = _Open(number, _attach(db, rec))
             _OPEN[key] = got
-            mine = sorted((k for k in _OPEN if k[0] == key[0]), key=lambda k: k[1])
+            # The oldest go first, and first of all those of a store made before.
+            mine = sorted(
+                (k for k in _OPEN if k[0] == key[0]), key=lambda k: (k[1] == key[1], k[2])
+            )
             for old in mine[:-_MAX_OPEN]:
                 if _OPEN[old].users == 0:
                     _OPEN.pop(old).con.close()

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from collections import Counter
 from fractions import Fraction
 from pathlib import Path
@@ -147,7 +148,7 @@ def _batches(root: Path) -> list[Path]:
     return folders
 
 
-def _import_and_build(root: Path, dates: int = 3) -> Path:
+def _import_and_build(root: Path, dates: int = 3, skip: int = 0) -> Path:
     from analytics.config import load_config
     from analytics.ingest import import_batches
     from analytics.registry.build import build_registry
@@ -155,7 +156,7 @@ def _import_and_build(root: Path, dates: int = 3) -> Path:
     (root / "goals.toml").write_text(GOALS_TOML, encoding="utf-8")
     cfg = load_config(root / "goals.toml")
     db = root / "plan.duckdb"
-    import_batches(_batches(root / "batches")[:dates], db=db, config=cfg)
+    import_batches(_batches(root / "batches")[skip:dates], db=db, config=cfg)
     build_registry(db, config=cfg)
     return db
 
@@ -393,6 +394,28 @@ def test_a_single_snapshot_observes_no_flows(tmp_path):
     assert _counts(frame, 2024) == (75, 55, 40, 10)
     assert _counts(frame, 2025) == (75, 60, 45, 11)
     assert list(frame["year"]) == list(range(2024, 2036))
+
+
+def test_a_database_made_again_at_its_path_observes_its_own_flows(tmp_path):
+    """The flows of a pair of versions are kept per import store (a page run asks
+    for them three times): a database deleted and made again at the same path
+    (make run does) numbers its versions from 1 again, and must not get the old
+    one's flows."""
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    db = _import_and_build(tmp_path / "here")
+    before = observed_flows(db)
+    shutil.rmtree(db.with_suffix(".registry"))
+    for path in db.parent.glob(db.name + "*"):
+        path.unlink()
+    for path in db.parent.glob("plan.app.sqlite*"):
+        path.unlink()
+    assert _import_and_build(tmp_path / "here", skip=1) == db  # B and C only
+    again = observed_flows(db)
+    # Every flow of the region happens from B to C: the same events, over half the time.
+    assert again.dates == DATES[1:] and again.years == before.years / 2
+    assert again.events == before.events and sum(before.events.values()) > 0
+    assert again == observed_flows(_import_and_build(tmp_path / "elsewhere", skip=1))
 
 
 # ------------------------------------------------------------------ back-test
