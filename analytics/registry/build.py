@@ -134,7 +134,13 @@ def _ranking():
     return score
 
 
+# DuckDB's memory while the score step's frames exist: the learned step's
+# frames (the history) are the build's largest; a date scored by the prior has
+# a few hundred MB of frames. At a million people the first build's peak was
+# 2.7 GiB with 1 GB on every date, and so with 2 GB on the prior's dates, which
+# spill less (13 s less of 126 s; nothing at all on the prior's dates: 3.2 GiB).
 SCORE_MEMORY_LIMIT = "1GB"
+PRIOR_MEMORY_LIMIT = "2GB"
 # The staging and linking table the steps after the score step read (410): the
 # rest of a date's stg_ and int_ tables are done with by then.
 _AFTER_SCORE = {"int_targets"}
@@ -161,9 +167,10 @@ def _score_step(ctx: BuildContext) -> None:
     con = ctx.con
     _release(con)
     # The score step's frames are in pandas, beside DuckDB: DuckDB gives up what it
-    # holds beyond SCORE_MEMORY_LIMIT (the marts go to its temp directory) while
-    # they are made, and has its limit back for the steps after.
-    con.execute(f"SET memory_limit = '{SCORE_MEMORY_LIMIT}'")
+    # holds beyond the limit (the marts go to its temp directory) while they are
+    # made, and has its limit back for the steps after.
+    limit = SCORE_MEMORY_LIMIT if ctx.learn else PRIOR_MEMORY_LIMIT
+    con.execute(f"SET memory_limit = '{limit}'")
     try:
         ctx.model, ctx.report = _ranking().score_targets(con, ctx.as_of, ctx.learn)
     finally:
