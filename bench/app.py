@@ -30,6 +30,9 @@ PAGES = [
     "pages/map.py",
     "pages/visits.py",
     "pages/registry.py",
+    "pages/assessment.py",
+    "pages/plan.py",
+    "pages/lists.py",
     "pages/data_import.py",
 ]
 
