@@ -178,6 +178,23 @@ def _positive(raw: dict[str, Any], key: str, kind: type) -> Any:
     return kind(value)
 
 
+_UNIT_BYTES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNIT_BYTES.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+
+def memory_bytes(size: str) -> int:
+    """The bytes of a memory size as DuckDB reads it (KB = 1000 bytes, KiB = 1024).
+
+    >>> memory_bytes("2GB"), memory_bytes("512MiB")
+    (2000000000, 536870912)
+    """
+    m = _MEMORY.fullmatch(size.strip())
+    if m is None:
+        raise ValueError(f'a size such as "2GB" was expected, got {size!r}')
+    number = size.strip()[: m.start(2)].strip()
+    return int(float(number) * _UNIT_BYTES[m.group(2).lower()])
+
+
 def _memory(raw: dict[str, Any], key: str) -> str:
     memory = raw[key]
     if not (isinstance(memory, str) and _MEMORY.fullmatch(memory.strip())):

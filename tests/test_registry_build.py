@@ -5,6 +5,7 @@ checks, and the read functions of the exports (on the tiny region of
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -19,7 +20,7 @@ from test_app import ACCOUNTS, _navigation_as_served, add_accounts, login  # noq
 from tinyregion import write_batches
 
 from analytics import exports, published, reads, store
-from analytics.config import ConfigError, Goal, load_config
+from analytics.config import ConfigError, Goal, load_config, memory_bytes
 from analytics.ingest import import_batches
 from analytics.registry import build
 from analytics.registry.build import PIPELINE, STEPS_DIR, BuildError, build_registry
@@ -187,6 +188,41 @@ def test_importing_one_more_quarter_rebuilds_only_that_date(tmp_path: Path) -> N
     assert versions[tinyregion.DATES[0]] == v1
     assert _snapshot_rows(db, v1) == before
     assert info["version"] == versions[tinyregion.DATES[1]]
+
+
+@pytest.mark.parametrize("configured", ["8GB", "700MB"])
+def test_the_score_step_holds_duckdb_below_its_limits_and_the_configured_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: str
+) -> None:
+    """1 GB while the learned date's frames exist, 2 GB on the prior's dates, and
+    never more than ``limits.build_memory_limit``; the configured limit after."""
+    first, second = write_batches(tmp_path / "batches")
+    db = tmp_path / "k.duckdb"
+    import_batches([first, second], db=db)
+    cfg = load_config()
+    cfg = dataclasses.replace(
+        cfg, limits=dataclasses.replace(cfg.limits, build_memory_limit=configured)
+    )
+    seen: list[tuple[bool, str]] = []
+    score = build._ranking().score_targets
+
+    def spy(con, as_of, learn):
+        setting = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        seen.append((learn, setting))
+        return score(con, as_of, learn)
+
+    monkeypatch.setattr(build._ranking(), "score_targets", spy)
+    build_registry(db, config=cfg)
+    prior = min("2GB", configured, key=memory_bytes)
+    learned = min("1GB", configured, key=memory_bytes)
+    assert seen == [(False, _as_duckdb_prints(prior)), (True, _as_duckdb_prints(learned))]
+
+
+def _as_duckdb_prints(size: str) -> str:
+    """A memory limit as DuckDB's current_setting shows it ("953.6 MiB" for 1GB)."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{size}'")
+    return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
 
 
 def _files(db: Path) -> dict[int, Path]:

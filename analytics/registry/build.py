@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import published, store
-from analytics.config import Config, load_config
+from analytics.config import Config, load_config, memory_bytes
 from analytics.registry.errors import BuildError
 from analytics.registry.in_force import create_event_kinds, define_in_force, event_kinds
 from analytics.registry.keys import model_key, snapshot_keys
@@ -169,7 +169,11 @@ def _score_step(ctx: BuildContext) -> None:
     # The score step's frames are in pandas, beside DuckDB: DuckDB gives up what it
     # holds beyond the limit (the marts go to its temp directory) while they are
     # made, and has its limit back for the steps after.
-    limit = SCORE_MEMORY_LIMIT if ctx.learn else PRIOR_MEMORY_LIMIT
+    limit = min(
+        SCORE_MEMORY_LIMIT if ctx.learn else PRIOR_MEMORY_LIMIT,
+        ctx.cfg.limits.build_memory_limit,
+        key=memory_bytes,  # never above the configured limit
+    )
     con.execute(f"SET memory_limit = '{limit}'")
     try:
         ctx.model, ctx.report = _ranking().score_targets(con, ctx.as_of, ctx.learn)
