@@ -86,6 +86,12 @@ def test_the_queries_mask_as_the_screen_does(values: list[str | None]) -> None:
     assert got == [(mask_id(v), mask_id(v, head=6), mask_phone(v)) for v in values]
 
 
+def test_the_phone_mask_trims_every_character_python_strips() -> None:
+    from analytics.access import _SPACES
+
+    assert _SPACES == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
 def test_an_arrow_read_gives_the_frame_a_plain_read_gives(built: Path) -> None:
     """store.arrow_frame is store.frame, column types included: with NULLs and without."""
     sql = """
