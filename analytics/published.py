@@ -411,9 +411,10 @@ class _Open:
     number: int
     con: duckdb.DuckDBPyConnection
     users: int = 0
+    store_id: str | None = None  # the import store whose version it is
 
 
-_OPEN: dict[tuple[Path, str | None, int], _Open] = {}
+_OPEN: dict[tuple[Path, int], _Open] = {}
 _OPEN_LOCK = threading.Lock()
 _MAX_OPEN = 3
 
@@ -444,19 +445,26 @@ def _attach(db: str | Path, rec: dict) -> duckdb.DuckDBPyConnection:
 
 
 def _acquire(db: str | Path, number: int) -> _Open:
-    rec = manifest(db, number)
-    # The import store's id in the key: a database deleted and made again at the
-    # same path publishes its own number 1 again, which is not the old one's.
-    key = (root(db).resolve(), rec.get("store_id"), number)
+    key = (root(db).resolve(), number)
+    try:
+        rec: dict | None = manifest(db, number)
+    except FileNotFoundError:
+        rec = None  # pruned since a page pinned it: the copy attached here reads on
     with _OPEN_LOCK:
         got = _OPEN.get(key)
+        if got is not None and rec is not None and rec.get("store_id") != got.store_id:
+            # A database deleted and made again at the same path publishes its own
+            # number 1 again, which is not the old one's.
+            _OPEN.pop(key)
+            if got.users == 0:
+                got.con.close()
+            got = None
         if got is None:
-            got = _Open(number, _attach(db, rec))
+            if rec is None:
+                raise FileNotFoundError(root(db) / "versions" / f"{number}.json")
+            got = _Open(number, _attach(db, rec), store_id=rec.get("store_id"))
             _OPEN[key] = got
-            # The oldest go first, and first of all those of a store made before.
-            mine = sorted(
-                (k for k in _OPEN if k[0] == key[0]), key=lambda k: (k[1] == key[1], k[2])
-            )
+            mine = sorted((k for k in _OPEN if k[0] == key[0]), key=lambda k: k[1])
             for old in mine[:-_MAX_OPEN]:
                 if _OPEN[old].users == 0:
                     _OPEN.pop(old).con.close()
