@@ -143,6 +143,20 @@ def test_a_page_run_keeps_to_the_version_it_began_on(first_quarter_built: Path) 
     assert reads.status(db).current_as_of == DATES[1]
 
 
+def test_a_pinned_version_pruned_meanwhile_is_read_on_from_its_attached_copy(
+    first_quarter_built: Path,
+) -> None:
+    """Two builds during one page run prune the manifest of the version it began
+    on: the page reads on from the copy this process has attached, not the newest."""
+    db = first_quarter_built
+    with published.pinned(db) as pinned:
+        old = reads.status(db)
+        build_registry(db)
+        (published.root(db) / "versions" / f"{pinned}.json").unlink()  # pruned
+        assert reads.status(db) == old
+    assert reads.status(db).current_as_of == DATES[1]
+
+
 def test_a_killed_build_leaves_the_published_registry_in_use(first_quarter_built: Path) -> None:
     db = first_quarter_built
     number = published.current_number(db)
