@@ -254,12 +254,21 @@ def _apply(
     )
 
 
-def statuses(db: str | Path, scope: Scope) -> pd.DataFrame:
-    """Every problem's status (:data:`STATUS_COLUMNS`), after :func:`refresh`."""
+def _up_to_date(db: str | Path, scope: Scope) -> None:
+    """Before the statuses are read: the bureau only, and :func:`refresh` first."""
     _require_bureau(scope)
     refresh(db)
+
+
+def statuses(db: str | Path, scope: Scope) -> pd.DataFrame:
+    """Every problem's status (:data:`STATUS_COLUMNS`), after :func:`refresh`."""
+    _up_to_date(db, scope)
     rows = store.app_rows(db, f"SELECT {', '.join(STATUS_COLUMNS)} FROM problem_status")
     return pd.DataFrame(rows, columns=STATUS_COLUMNS)
+
+
+# The dates and names of status_list, after the department, reason, ID and status.
+LIST_DATES = ["first_as_of", "last_as_of", "sent_at", "sent_by", "fixed_as_of"]
 
 
 def status_list(db: str | Path, scope: Scope, limit: int | None = None) -> pd.DataFrame:
@@ -267,8 +276,7 @@ def status_list(db: str | Path, scope: Scope, limit: int | None = None) -> pd.Da
     ID masked (a row without one shows nothing), the dates; open first. ``limit``:
     the first rows only (sorted and cut in the query: a city's problems are a
     hundred thousand rows, which the screen lists a thousand of)."""
-    _require_bureau(scope)
-    refresh(db)
+    _up_to_date(db, scope)
     order = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(STATUSES))
     cut = f" LIMIT {int(limit)}" if limit is not None else ""
     columns = ["kind", "reason", "id_key", "status", *LIST_DATES]
@@ -290,14 +298,9 @@ def status_list(db: str | Path, scope: Scope, limit: int | None = None) -> pd.Da
     return df[["kind_label", "reason_label", "id_masked", "status_label", *LIST_DATES]]
 
 
-# The dates and names of status_list, after the department, reason, ID and status.
-LIST_DATES = ["first_as_of", "last_as_of", "sent_at", "sent_by", "fixed_as_of"]
-
-
 def status_counts(db: str | Path, scope: Scope) -> pd.DataFrame:
     """Per department kind: its problems open, sent and fixed (errors and warnings)."""
-    _require_bureau(scope)
-    refresh(db)
+    _up_to_date(db, scope)
     rows = store.app_rows(
         db, "SELECT kind, status, count(*) FROM problem_status GROUP BY kind, status"
     )
@@ -320,8 +323,7 @@ def counts_over_time(db: str | Path, scope: Scope) -> pd.DataFrame:
     """Per department kind and as-of date: the problems its batch had (``found``),
     those first found then (``new``) and those a batch of that date no longer had
     (``fixed``)."""
-    _require_bureau(scope)
-    refresh(db)
+    _up_to_date(db, scope)
     columns = ["kind", "kind_label", "as_of", "found", "new", "fixed"]
 
     def per_day(column: str) -> pd.Series:

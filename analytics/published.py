@@ -216,7 +216,8 @@ def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def _known_store_id(con: duckdb.DuckDBPyConnection) -> str | None:
+def known_store_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The import store's id, if it has one (``meta``: the store's or a published catalog's)."""
     rows = con.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchall()
     return rows[0][0] if rows else None
 
@@ -226,7 +227,7 @@ def store_id(con: duckdb.DuckDBPyConnection) -> str:
     files: a database deleted and made again at the same path (make run does)
     numbers its versions from 1 again, and must never take the files of the one
     before for its own."""
-    known = _known_store_id(con)
+    known = known_store_id(con)
     if known:
         return known
     made = uuid.uuid4().hex[:12]
@@ -262,7 +263,7 @@ def attach_stored(con: duckdb.DuckDBPyConnection, db: str | Path, tables: tuple[
     learns from and the quarter's assessment reuses. A version whose file is not
     there is left out (its date is built again). Called again, it adds the files
     written since."""
-    sid = _known_store_id(con) if _has(con, "meta") else None
+    sid = known_store_id(con) if _has(con, "meta") else None
     if sid is None or not _has(con, "registry_versions"):
         return  # nothing published yet, so no snapshot file either
     attached = {

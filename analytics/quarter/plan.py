@@ -108,7 +108,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import store
+from analytics import published, store
 from analytics.config import Goal
 from analytics.registry.versions import goal_met, goals_of, version_for
 
@@ -268,14 +268,24 @@ _PAIRS: dict[tuple, list[tuple]] = {}
 _PAIRS_KEPT = 1024
 
 
-def _pair_rows(
-    con: duckdb.DuckDBPyConnection, vp: int, vn: int, street: str | None, group: int | None
-) -> list[tuple]:
-    """(before, after, people) from version ``vp`` to ``vn``, the street's or group's only."""
+def _store_key(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The import store's id, the first part of :data:`_PAIRS`' key."""
     try:
-        sid = store.scalar(con, "SELECT value FROM meta WHERE key = 'store_id'")
+        return published.known_store_id(con)
     except duckdb.CatalogException:
-        sid = None  # a store from before published versions: nothing to key on
+        return None  # a store from before published versions: nothing to key on
+
+
+def _pair_rows(
+    con: duckdb.DuckDBPyConnection,
+    sid: str | None,
+    vp: int,
+    vn: int,
+    street: str | None,
+    group: int | None,
+) -> list[tuple]:
+    """(before, after, people) from version ``vp`` to ``vn`` of store ``sid``, the
+    street's or group's only."""
     key = (sid, vp, vn, street, group)
     rows = _PAIRS.get(key) if sid else None
     if rows is None:
@@ -304,10 +314,11 @@ def _observe(
     def expose(name: str, amount: Fraction) -> None:
         exposure[name] = exposure.get(name, Fraction(0)) + amount
 
+    sid = _store_key(con)
     for (vp, dp), (vn, dn) in pairwise(snapshots):
         t = years_between(dp, dn)
         span += t
-        moved = {(b, a): int(k) for b, a, k in _pair_rows(con, vp, vn, street, group)}
+        moved = {(b, a): int(k) for b, a, k in _pair_rows(con, sid, vp, vn, street, group)}
         base = Counter()
         for (b, _), k in moved.items():
             base[b] += k

@@ -37,6 +37,10 @@ from analytics.ranking.history import (
 from analytics.ranking.selection import choose_and_fit, fit_uplift, predict_uplift
 
 PACKAGE_DIR = Path(__file__).parent
+# At most two threads: more only oversubscribe a shared machine (a fit took
+# 7.7 s instead of 0.9 s beside other busy processes); scores are identical
+# with one or two threads (checked on the demo region).
+FIT_THREADS = min(2, os.cpu_count() or 1)
 # The targets scored, every column (read through Arrow: store.arrow_frame).
 TARGETS_SQL = "SELECT * FROM mart_persons WHERE target_type IS NOT NULL ORDER BY id_number"
 # The columns of int_scores, typed.
@@ -129,15 +133,12 @@ def learned_scores(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, evidence: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict] | None:
     """Scores from a model learned on earlier snapshots, or None without history."""
-    # At most two threads: more only oversubscribe a shared machine (a fit took
-    # 7.7 s instead of 0.9 s beside other busy processes); scores are identical
-    # with one or two threads (checked on the demo region).
-    with threadpool_limits(min(2, os.cpu_count() or 1)):
+    with threadpool_limits(FIT_THREADS):
         return _learned_scores(con, as_of, evidence)
 
 
 def _fit_uplift(pairs: pd.DataFrame, report: dict):
-    with threadpool_limits(min(2, os.cpu_count() or 1)):  # this thread's own OpenMP
+    with threadpool_limits(FIT_THREADS):  # this thread's own OpenMP
         return fit_uplift(pairs, report)
 
 
