@@ -103,12 +103,13 @@ def explain(
     model: RankingModel,
     x: pd.DataFrame,
     persons: pd.DataFrame,
-    evidence: pd.DataFrame,
+    details: dict[tuple[str, int], str],
     top: int = 3,
     min_gain: float = 0.002,
 ) -> list[str]:
     """Up to ``top`` facts that raise each target's score most, '；'-joined
-    (``model`` fitted, ``x`` the feature rows of ``persons``)."""
+    (``model`` fitted, ``x`` the feature rows of ``persons``; ``details`` the
+    evidence a group's reason quotes, by (id_number, group number))."""
     base = positive_proba(model, x)
     taken = factors(x)
     names = list(taken)
@@ -121,18 +122,6 @@ def explain(
         if len(rows):
             gains[rows, j] = base[rows] - positive_proba(model, taken[f].iloc[rows])
     order = np.argsort(-gains, axis=1, kind="stable")[:, :top]
-    # The first detail of each person's group, by kind (a groupby's first() as
-    # a plain dict: building it from a MultiIndex took longer than the scoring).
-    ev = evidence[evidence["detail"].notna()] if len(evidence) else evidence
-    ev = ev.sort_values(["id_number", "group_no", "kind"]).drop_duplicates(
-        ["id_number", "group_no"]
-    )
-    details = dict(
-        zip(
-            zip(ev["id_number"].tolist(), ev["group_no"].tolist()),
-            ev["detail"].tolist(),
-        )
-    )
     # The texts of one factor for all the rows that cite it at once, then joined
     # per row in rank order: a call per reason and target took 8 µs a target.
     values = {c: x[c].to_numpy() for c in TEXT_FEATURES}

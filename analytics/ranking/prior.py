@@ -43,7 +43,11 @@ def prior_scores_of(x: pd.DataFrame) -> np.ndarray:
     under 25 -3; the latest visit result adds its points. Clipped to 1%-95%.
     """
     t = x["target_type"].to_numpy()
-    score = np.array([PRIOR_BASE[v] for v in t], dtype=float)
+    score = np.full(len(t), np.nan)
+    for target_type, base in PRIOR_BASE.items():
+        score[t == target_type] = base
+    if np.isnan(score).any():
+        raise KeyError(f"target type not in PRIOR_BASE: {sorted(set(t[np.isnan(score)]))}")
     for g, (points, _) in PRIOR_GROUP.items():
         has = x[f"g{g}"].to_numpy() > 0
         if g == 7:
