@@ -43,7 +43,7 @@ def sample_number(ids: pd.Series) -> np.ndarray:
     )
 
 
-_SAMPLE_SQL = "('0x' || left(md5(p.id_number), 8))::BIGINT"
+_SAMPLE_SQL = "('0x' || left(md5(q.id_number), 8))::BIGINT"
 
 
 @dataclass
@@ -121,7 +121,12 @@ def load_history(
         )
         if rows > max_rows:
             keep = max_rows / rows
-            sample = f" AND {_SAMPLE_SQL} < {sample_threshold(keep)}"
+            # The people in the sample, of those who were ever a target: an MD5
+            # of their IDs only, not of every stored row (at a million people
+            # 10M rows, 1.2 s of the 2.8 s read).
+            sample = f""" AND p.id_number IN (
+                SELECT q.id_number FROM reg_persons q JOIN v USING (version)
+                WHERE q.target_type IS NOT NULL AND {_SAMPLE_SQL} < {sample_threshold(keep)})"""
     rows = store.arrow_frame(
         con,
         f"""{_VERSIONS_SQL}
