@@ -169,3 +169,29 @@ def test_exports_and_the_light_modules_do_not_load_scikit_learn() -> None:
         env={**os.environ, "PYTHONPATH": str(root)},
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_group_reason_quotes_the_first_detail_by_kind_then_in_mart_order() -> None:
+    import duckdb
+
+    from analytics.ranking.score import group_details
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE mart_persons AS SELECT * FROM (VALUES "
+        "('A', 'enroll'), ('B', 'resume'), ('C', NULL)) t(id_number, target_type)"
+    )
+    # A's group 1 has two kinds and, in the first kind, two details: the first of
+    # that kind in the mart's order is quoted; a NULL detail never is; C is no target.
+    con.execute(
+        "CREATE TEMP TABLE mart_evidence AS SELECT * FROM (VALUES "
+        "('A', 1, 'taxpayer', '纳税正常'), ('A', 1, 'market_entity', '个体户甲'), "
+        "('A', 1, 'market_entity', '个体户乙'), ('A', 6, 'income', NULL), "
+        "('A', 6, 'vehicle', '车辆1辆'), ('B', 2, 'dibao', '低保户'), "
+        "('C', 1, 'market_entity', '个体户丙')) t(id_number, group_no, kind, detail)"
+    )
+    assert group_details(con) == {
+        ("A", 1): "个体户甲",  # not 乙, which sorts first by code point
+        ("A", 6): "车辆1辆",
+        ("B", 2): "低保户",
+    }
