@@ -20,8 +20,9 @@ a fresh process, and the references run between the steps of the same round:
   the newest imported and built once, untimed; each round starts from a copy
   of that database and times importing the newest batch, then the build).
 
-Reports the median, min and max wall seconds and the peak memory (max RSS of the
-process, from ``wait4``) of each step, and the ratio to the floor; ``--json``
+Reports the median, min and max wall seconds, the median CPU seconds (user +
+system) and the peak memory (max RSS) of each step's process, both from
+``wait4``, and the ratio to the floor; ``--json``
 writes every run's raw numbers with the machine and the date. Benchmarks
 never assert times: nothing here fails on a slow machine.
 """
@@ -86,6 +87,8 @@ def run_child(args: list[str], work: Path) -> dict:
     return {
         "seconds": seconds,
         "rss_mib": rusage.ru_maxrss / 1024,  # KiB on Linux
+        # User + system CPU of the process: over the wall seconds, the cores it kept busy.
+        "cpu_seconds": rusage.ru_utime + rusage.ru_stime,
         "stdout": stdout,
         "stderr": stderr,
     }
@@ -485,7 +488,12 @@ def one_round(demo: Path, work: Path, skip: frozenset[str] = frozenset()) -> dic
     out: dict[str, dict] = {}
 
     def keep(step: str, r: dict, **extra) -> dict:
-        out[step] = {"seconds": r["seconds"], "rss_mib": r["rss_mib"], **extra}
+        out[step] = {
+            "seconds": r["seconds"],
+            "rss_mib": r["rss_mib"],
+            "cpu_seconds": r["cpu_seconds"],
+            **extra,
+        }
         return r
 
     def fresh(path: Path) -> None:
@@ -539,6 +547,7 @@ def one_round(demo: Path, work: Path, skip: frozenset[str] = frozenset()) -> dic
         out["recurring quarter (import + build)"] = {
             "seconds": a["seconds"] + b["seconds"],
             "rss_mib": max(a["rss_mib"], b["rss_mib"]),
+            "cpu_seconds": a["cpu_seconds"] + b["cpu_seconds"],
         }
     out["sizes"] = {"demo_mib": _size_mib(demo), "db_mib": _size_mib(db)}
     return out
@@ -583,6 +592,7 @@ def summarise(runs: list[dict]) -> dict[str, dict]:
     for s in steps:
         secs = [r[s]["seconds"] for r in runs if r[s]["seconds"] is not None]
         rss = [r[s]["rss_mib"] for r in runs if r[s].get("rss_mib") is not None]
+        cpu = [r[s]["cpu_seconds"] for r in runs if r[s].get("cpu_seconds") is not None]
         if not secs:
             continue
         med = statistics.median(secs)
@@ -591,6 +601,7 @@ def summarise(runs: list[dict]) -> dict[str, dict]:
             "min": min(secs),
             "max": max(secs),
             "peak_rss_mib": max(rss) if rss else None,
+            "cpu_seconds": statistics.median(cpu) if cpu else None,
             "ratio_to_floor": med / floor if floor else None,
         }
     return table
@@ -608,13 +619,14 @@ def print_table(result: dict) -> None:
         f"{m['cores']} cores, {m['memory_gib']} GiB, {m['cpu_model']}; Python {m['python']}, "
         f"DuckDB {m['duckdb']}, scikit-learn {m['scikit-learn']}; {result['date']}\n"
     )
-    print("| step | median s | min | max | peak RSS MiB | ÷ floor |")
-    print("|---|---|---|---|---|---|")
+    print("| step | median s | min | max | CPU s | peak RSS MiB | ÷ floor |")
+    print("|---|---|---|---|---|---|---|")
     for step, v in t.items():
         rss = f"{v['peak_rss_mib']:,.0f}" if v["peak_rss_mib"] is not None else "–"
+        cpu = _fmt(v["cpu_seconds"]) if v.get("cpu_seconds") is not None else "–"
         print(
-            f"| {step} | {_fmt(v['median'])} | {_fmt(v['min'])} | {_fmt(v['max'])} | {rss} | "
-            f"{v['ratio_to_floor']:.2f}× |"
+            f"| {step} | {_fmt(v['median'])} | {_fmt(v['min'])} | {_fmt(v['max'])} | {cpu} | "
+            f"{rss} | {v['ratio_to_floor']:.2f}× |"
         )
     d = result["derived"]
     to_pandas = d["import_plus_build_to_pandas"]
