@@ -1,6 +1,7 @@
 """``kuomian build``: run the registry steps (:data:`PIPELINE`: the numbered
 ``.sql`` files beside this module and the Python steps between them) for an
-as-of date inside one transaction, and keep the result as a new registry version.
+as-of date, and keep the result as a new registry version (its record committed
+in one transaction: :func:`build_one`).
 
 Snapshots are kept for every imported as-of date up to the one asked for, so
 history, trends and the ranking's training data can be read; a date is built
@@ -311,14 +312,17 @@ def build_one(
     keys: tuple[str, str | None] = ("", None),
     progress: StepProgress | None = None,
 ) -> int:
-    """Build the registry for one date inside the caller's transaction; ``keys``
-    are its snapshot key and, when it learns, its model key."""
-    # Never a number used before: a rollback deletes versions (meta last_version).
-    version = store.scalar(
-        con,
-        "SELECT greatest(coalesce(max(version), 0), coalesce((SELECT value::INTEGER FROM meta "
-        "WHERE key = 'last_version'), 0)) + 1 FROM registry_versions",
-    )
+    """Build the registry for one date and commit its version's record; ``keys``
+    are its snapshot key and, when it learns, its model key.
+
+    The steps run outside a transaction: they make temp tables only, which no
+    reader sees and the connection's end removes, and a temp table dropped inside
+    a transaction keeps its memory until the commit. With the date's steps in one
+    transaction, the score step's lower memory limit (:func:`_score_step`) wrote
+    every staging table :func:`_release` had dropped to DuckDB's temp directory:
+    3.7 s of a million-person build, and at ten million 23 GB, until the disk
+    was full. A failed step leaves no record, as before: only the record makes a
+    version."""
     ctx = BuildContext(con, as_of, region, cfg, learn)
     run_steps(con, PIPELINE, STEPS_DIR, ctx, debug, progress)
     model, report = ctx.model, ctx.report
@@ -326,21 +330,29 @@ def build_one(
         con, "SELECT count(*), count(*) FILTER (WHERE legal), count(target_type) FROM mart_persons"
     )
     entities = store.scalar(con, "SELECT count(*) FROM mart_entities")
-    con.execute(
-        "INSERT INTO registry_versions (version, as_of, built_at, data_seq, code_hash, persons, "
-        "legal_population, targets, entities, model, snapshot_key, model_key) "
-        "VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [version, as_of, data_seq, chash, persons, legal, targets, entities, model, *keys],
-    )
-    con.execute(
-        "INSERT INTO model_reports VALUES (?, ?, ?)",
-        [version, as_of, _ranking().report_json(report)],
-    )
-    # The goals the gaps were computed with, exactly (DECIMAL), read by goals_of.
-    con.execute(
-        "INSERT INTO registry_goals SELECT ?, year, coverage, structure FROM goals ORDER BY year",
-        [version],
-    )
+    with _transaction(con):
+        # Never a number used before: a rollback deletes versions (meta last_version).
+        version = store.scalar(
+            con,
+            "SELECT greatest(coalesce(max(version), 0), coalesce((SELECT value::INTEGER "
+            "FROM meta WHERE key = 'last_version'), 0)) + 1 FROM registry_versions",
+        )
+        con.execute(
+            "INSERT INTO registry_versions (version, as_of, built_at, data_seq, code_hash, "
+            "persons, legal_population, targets, entities, model, snapshot_key, model_key) "
+            "VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [version, as_of, data_seq, chash, persons, legal, targets, entities, model, *keys],
+        )
+        con.execute(
+            "INSERT INTO model_reports VALUES (?, ?, ?)",
+            [version, as_of, _ranking().report_json(report)],
+        )
+        # The goals the gaps were computed with, exactly (DECIMAL), read by goals_of.
+        con.execute(
+            "INSERT INTO registry_goals SELECT ?, year, coverage, structure FROM goals "
+            "ORDER BY year",
+            [version],
+        )
     return version
 
 
@@ -507,7 +519,8 @@ def _build_locked(
         version = _reusable(con, db, target, keys[target], learned)
         # Each history snapshot commits on its own and then has its file, from
         # which the dates after it learn (one transaction for all of them held
-        # every snapshot in memory to the end: peak RSS 1.5 → 2.3 GB at 120k). The current version is not among them (it is the date
+        # every snapshot in memory to the end: peak RSS 1.5 → 2.3 GB at 120k).
+        # The current version is not among them (it is the date
         # asked for, or an older build of another date, kept), and switches only
         # with the last commit: readers see one consistent registry.
         built = []
@@ -516,19 +529,17 @@ def _build_locked(
         # A version's file is written after its commit, and only then does it
         # replace the older snapshot of its date (prune) or become the one in use.
         for d in stale:
-            with _transaction(con):
-                steps = _step_progress(progress, d, len(built), todo)
-                v = _build_date(con, d, region, cfg, chash, debug, (keys[d], None), steps)
+            steps = _step_progress(progress, d, len(built), todo)
+            v = _build_date(con, d, region, cfg, chash, debug, (keys[d], None), steps)
             _write_snapshot(con, db, v, d)
             with _transaction(con):
                 prune(con)
             built.append(d)
         if version is None or debug:
-            with _transaction(con):
-                steps = _step_progress(progress, target, len(built), todo)
-                version = _build_date(
-                    con, target, region, cfg, chash, debug, (keys[target], learned), steps
-                )
+            steps = _step_progress(progress, target, len(built), todo)
+            version = _build_date(
+                con, target, region, cfg, chash, debug, (keys[target], learned), steps
+            )
             _write_snapshot(con, db, version, target)
             built.append(target)
             with _transaction(con):
