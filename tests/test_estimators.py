@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from analytics.ranking.estimators import BoostedModel, LogisticModel, PriorModel, positive_proba
 from analytics.ranking.features import NUMERIC, SURVEY_RESULTS, TYPES, feature_frame
 from analytics.ranking.prior import prior_scores_of
+from analytics.ranking.score import group_details
 from analytics.sources import load_sources
 
 # Each estimator with a parameter away from its default, so clone is seen to keep it.
@@ -172,10 +174,6 @@ def test_exports_and_the_light_modules_do_not_load_scikit_learn() -> None:
 
 
 def test_a_group_reason_quotes_the_first_detail_by_kind_then_in_mart_order() -> None:
-    import duckdb
-
-    from analytics.ranking.score import group_details
-
     con = duckdb.connect()
     con.execute(
         "CREATE TEMP TABLE mart_persons AS SELECT * FROM (VALUES "
