@@ -5,6 +5,13 @@ Each batch is read into temporary DuckDB tables, checked in SQL and written
 before the next is read, under a memory limit, so memory does not grow with
 the number of batches; all batches of one command land in one transaction, or
 none does.
+
+The temporary tables live on a second connection to the same database (a
+cursor) that commits each statement: DuckDB keeps a table dropped inside a
+transaction until the transaction ends, so a batch's tables dropped inside the
+command's transaction would stay to its end, every batch's on top of the last,
+spilling to disk past the memory limit. Checked rows reach the transaction as
+Arrow streams (:mod:`analytics.ingest.writing`).
 """
 
 from __future__ import annotations
@@ -76,10 +83,16 @@ def _region_from_data(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> st
 
 
 def _resolve_region(
-    manifest: dict[str, Any], con: duckdb.DuckDBPyConnection, tables: list[Table], configured: str
+    manifest: dict[str, Any],
+    con: duckdb.DuckDBPyConnection,
+    tables: list[Table],
+    configured: str,
+    known: str | None,
 ) -> str:
+    """The batch's region: the manifest's, the configuration's, the database's
+    (``known``: set by the first batch imported), else the one its data names."""
     region = str(manifest.get("region_code") or "").strip()
-    region = region or configured or (store.get_meta(con, "region_code") or "")
+    region = region or configured or (known or "")
     if not region:
         found = _region_from_data(con, tables)
         if found:
@@ -95,7 +108,6 @@ def _resolve_region(
             file="manifest.toml",
             field="region_code",
         )
-    known = store.get_meta(con, "region_code")
     if known and known != region:
         raise ImportRejected(
             f"本库的地区是 {known}，该批次是 {region} (this database holds region {known}, the "
@@ -185,10 +197,12 @@ def read_batch(
     config: Config | None = None,
     today: dt.date | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    known_region: str | None = None,
 ) -> tuple[BatchResult, list[str]]:
-    """Read and check one batch folder into temporary tables; nothing is written.
-    ``today`` (default: the machine's date) is the latest as-of date allowed;
-    ``progress(file name, files done, files)`` is called before each file is read.
+    """Read and check one batch folder into temporary tables of ``con``; nothing is
+    written. ``today`` (default: the machine's date) is the latest as-of date
+    allowed; ``progress(file name, files done, files)`` is called before each file
+    is read; ``known_region`` is the region the database already holds.
 
     Returns the result and the source file of each table, by its place."""
     config = config or load_config()
@@ -214,7 +228,7 @@ def read_batch(
             p.name,
             lambda p=p, seq=seq: load_file(con, p, sources, seq, workdir, limits, folder.name),
         )
-    region = _resolve_region(meta, con, tables, config.region_code)
+    region = _resolve_region(meta, con, tables, config.region_code, known_region)
     result = BatchResult(folder.name, as_of, region, str(folder.resolve()))
     result.notices = [f"已忽略 (ignored, not a data file): {n}" for n in ignored]
     reports = {
@@ -297,6 +311,7 @@ def _import_locked(
 ) -> list[BatchResult]:
     sources = load_sources()
     con = store.connect(db)
+    stage = con.cursor()  # the batches' temporary tables, outside the transaction
     workdir = Path(tempfile.mkdtemp(prefix="kuomian-import-"))
     try:
         # DuckDB spills to disk above this; the rest of the process stays well below it.
@@ -317,17 +332,18 @@ def _import_locked(
 
                 result, files = read_batch(
                     folder,
-                    con,
+                    stage,
                     sources,
                     workdir,
                     config=config,
                     today=today,
                     progress=each_file if progress else None,
+                    known_region=store.get_meta(con, "region_code"),
                 )
                 seq += 1
-                write_batch(con, result, sources, seq, files)
+                write_batch(con, stage, result, sources, seq, files)
                 # Only the report is kept: the batch's rows leave memory before the next.
-                _drop_temporary(con)
+                _drop_temporary(stage)
                 result.boundaries = []
                 results.append(result)
             con.execute("COMMIT")
@@ -341,5 +357,6 @@ def _import_locked(
             progress("完成", 1.0)
         return results
     finally:
+        stage.close()
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)

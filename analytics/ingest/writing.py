@@ -1,5 +1,9 @@
 """Writing a checked batch: replace, kind by kind, what the database holds for the
-batch's date with its accepted rows, problem data and accounting."""
+batch's date with its accepted rows, problem data and accounting.
+
+The checked rows are temporary tables of the staging connection (``stage``, see
+:mod:`analytics.ingest.importer`); they reach the import's transaction on ``con``
+as Arrow streams, in their order."""
 
 from __future__ import annotations
 
@@ -30,21 +34,56 @@ def _name_mismatch_sql(kind: Kind) -> str:
     """
 
 
+# Rows a batch of the Arrow stream between the connections holds.
+_STREAM_ROWS = 100_000
+
+
+def _stream(
+    stage: duckdb.DuckDBPyConnection,
+    select: str,
+    con: duckdb.DuckDBPyConnection,
+    insert: str,
+    params: dict[str, object] | None = None,
+) -> None:
+    """Run ``insert`` on ``con`` with ``_ingest_in`` the rows of ``select`` on
+    ``stage``, streamed in their order."""
+    reader = stage.sql(select).to_arrow_reader(_STREAM_ROWS)
+    con.register("_ingest_in", reader)
+    try:
+        con.execute(insert, params)
+    finally:
+        con.unregister("_ingest_in")
+        reader.close()
+
+
 def _insert_accepted(
-    con: duckdb.DuckDBPyConnection, kind: Kind, result: BatchResult, files: list[str]
+    con: duckdb.DuckDBPyConnection,
+    stage: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    result: BatchResult,
+    files: list[str],
 ) -> None:
     columns = ", ".join(f'"{c}"' for c, _ in store.kind_columns(kind))
     values = ", ".join(f"v{j}" for j in range(len(kind.fields)))
-    con.execute(
+    _stream(
+        stage,
+        f"""SELECT seq, row_number, {values} FROM _ingest_kind_{kind.name}
+            WHERE fate = 'accepted' ORDER BY seq, pos""",
+        con,
         f"""INSERT INTO src_{kind.name} ({columns})
-            SELECT $as_of, $batch, $files[seq + 1], row_number, {values}
-            FROM _ingest_kind_{kind.name} WHERE fate = 'accepted' ORDER BY seq, pos""",
+            SELECT $as_of, $batch, $files[seq + 1], row_number, {values} FROM _ingest_in""",
         {"as_of": result.as_of, "batch": result.batch, "files": files},
     )
 
 
-def _name_mismatches(con: duckdb.DuckDBPyConnection, result: BatchResult, sources: Sources) -> None:
-    """Same ID, another name than 户籍's: a warning; the 户籍 name is kept."""
+def _name_mismatches(
+    con: duckdb.DuckDBPyConnection,
+    stage: duckdb.DuckDBPyConnection,
+    result: BatchResult,
+    sources: Sources,
+) -> None:
+    """Same ID, another name than 户籍's: a warning (into the batch's issues on
+    ``stage``); the 户籍 name is kept."""
     params = {"as_of": result.as_of, "batch": result.batch}
     reports = {(f.source_file, f.kind): f for f in result.files}
     rows = []
@@ -77,9 +116,11 @@ def _name_mismatches(con: duckdb.DuckDBPyConnection, result: BatchResult, source
     if rows:
         names = ISSUE_TABLE_COLUMNS
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(names)})
-        con.register("_ingest_mismatches", table)
-        con.execute(f"INSERT INTO _ingest_issues SELECT {', '.join(names)} FROM _ingest_mismatches")
-        con.unregister("_ingest_mismatches")
+        stage.register("_ingest_mismatches", table)
+        stage.execute(
+            f"INSERT INTO _ingest_issues SELECT {', '.join(names)} FROM _ingest_mismatches"
+        )
+        stage.unregister("_ingest_mismatches")
 
 
 def _file_row(seq: int, f: FileReport) -> list[object]:
@@ -102,12 +143,14 @@ def _file_row(seq: int, f: FileReport) -> list[object]:
 
 def write_batch(
     con: duckdb.DuckDBPyConnection,
+    stage: duckdb.DuckDBPyConnection,
     result: BatchResult,
     sources: Sources,
     seq: int,
     files: list[str],
 ) -> None:
-    """Replace, kind by kind, what the database holds for the batch's date.
+    """Replace, kind by kind, what the database holds for the batch's date, in
+    ``con``'s transaction, with the batch's checked tables on ``stage``.
 
     ``files`` names the source file of each table of the batch, by its place."""
     kinds = sorted({f.kind for f in result.files})
@@ -132,14 +175,19 @@ def write_batch(
             # importing the same batch again leaves the tables as they were.
             con.execute("DELETE FROM boundaries WHERE as_of = $as_of", {"as_of": result.as_of})
     for kind_name in result.kinds_accepted:
-        _insert_accepted(con, sources.kinds[kind_name], result, files)
+        _insert_accepted(con, stage, sources.kinds[kind_name], result, files)
     # Name mismatches need the 户籍 in force, which this batch may have just replaced.
-    _name_mismatches(con, result, sources)
-    con.execute(
+    _name_mismatches(con, stage, result, sources)
+    _stream(
+        stage,
+        """SELECT source_file, row_number, kind, reason, id_number, raw, severity, field,
+                  message
+           FROM _ingest_issues ORDER BY phase, seq, grp, fj, pos""",
+        con,
         """INSERT INTO problems
            SELECT $seq, $batch, $as_of, source_file, row_number, kind, reason, id_number, raw,
                   severity, field, message
-           FROM _ingest_issues ORDER BY phase, seq, grp, fj, pos""",
+           FROM _ingest_in""",
         {"seq": seq, "batch": result.batch, "as_of": result.as_of},
     )
     con.executemany(
