@@ -19,18 +19,25 @@ from analytics.sources import Kind, Sources
 from analytics.store import FIELD_BATCH
 
 
-def _name_mismatch_sql(kind: Kind) -> str:
-    """Warnings for rows of this batch whose name differs from the 户籍 name in force."""
+def _name_mismatch_sql(kinds: list[str]) -> str:
+    """Warnings for rows of this batch whose name differs from the 户籍 name in force,
+    of the ``kinds`` in their order: one join with the 户籍 for the batch, not one a kind
+    (1M people: 10.5 s of the import in the join's 187 builds of the 户籍 side)."""
+    rows = " UNION ALL ".join(
+        f"""SELECT {order} AS kind_order, source_file, row_number, id_number, name
+            FROM src_{kind} WHERE as_of = $as_of AND batch = $batch AND name IS NOT NULL"""
+        for order, kind in enumerate(kinds)
+    )
     return f"""
         WITH hukou_in_force AS (
             SELECT id_number, name FROM src_hukou
             WHERE as_of = (SELECT max(as_of) FROM src_hukou WHERE as_of <= $as_of)
         )
-        SELECT s.source_file, s.row_number, s.id_number, s.name AS name, h.name AS hukou_name
-        FROM src_{kind.name} s JOIN hukou_in_force h USING (id_number)
-        WHERE s.as_of = $as_of AND s.batch = $batch AND s.name IS NOT NULL
-          AND s.name <> h.name
-        ORDER BY s.source_file, s.row_number
+        SELECT s.kind_order, s.source_file, s.row_number, s.id_number, s.name AS name,
+               h.name AS hukou_name
+        FROM ({rows}) s JOIN hukou_in_force h USING (id_number)
+        WHERE s.name <> h.name
+        ORDER BY s.kind_order, s.source_file, s.row_number
     """
 
 
@@ -86,33 +93,39 @@ def _name_mismatches(
     ``stage``); the 户籍 name is kept."""
     params = {"as_of": result.as_of, "batch": result.batch}
     reports = {(f.source_file, f.kind): f for f in result.files}
+    # (place among the batch's kinds, kind) of the kinds whose rows name a person.
+    named = [
+        (order, kind_name)
+        for order, kind_name in enumerate(result.kinds_accepted)
+        if kind_name != "hukou"
+        and sources.kinds[kind_name].person
+        and "name" in [f.name for f in sources.kinds[kind_name].fields]
+    ]
     rows = []
-    for order, kind_name in enumerate(result.kinds_accepted):
-        kind = sources.kinds[kind_name]
-        if kind_name == "hukou" or not kind.person or "name" not in [f.name for f in kind.fields]:
-            continue
-        for source_file, row_number, id_number, name, hukou_name in con.execute(
-            _name_mismatch_sql(kind), params
-        ).fetchall():
-            rows.append(
-                [
-                    2,
-                    order,
-                    0,
-                    0,
-                    len(rows),
-                    source_file,
-                    row_number,
-                    kind_name,
-                    "name_mismatch",
-                    id_number,
-                    json.dumps({"姓名": name, "户籍姓名": hukou_name}, ensure_ascii=False),
-                    "warning",
-                    "name",
-                    f"姓名与户籍不符，保留户籍姓名 {hukou_name} (name differs from 户籍's): {name}",
-                ]
-            )
-            reports[(source_file, kind_name)].warnings += 1
+    found = (
+        con.execute(_name_mismatch_sql([k for _, k in named]), params).fetchall() if named else []
+    )
+    for kind_order, source_file, row_number, id_number, name, hukou_name in found:
+        order, kind_name = named[kind_order]
+        rows.append(
+            [
+                2,
+                order,
+                0,
+                0,
+                len(rows),
+                source_file,
+                row_number,
+                kind_name,
+                "name_mismatch",
+                id_number,
+                json.dumps({"姓名": name, "户籍姓名": hukou_name}, ensure_ascii=False),
+                "warning",
+                "name",
+                f"姓名与户籍不符，保留户籍姓名 {hukou_name} (name differs from 户籍's): {name}",
+            ]
+        )
+        reports[(source_file, kind_name)].warnings += 1
     if rows:
         names = ISSUE_TABLE_COLUMNS
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(names)})
