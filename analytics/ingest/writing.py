@@ -22,7 +22,7 @@ from analytics.store import FIELD_BATCH
 def _name_mismatch_sql(kinds: list[str]) -> str:
     """Warnings for rows of this batch whose name differs from the 户籍 name in force,
     of the ``kinds`` in their order: one join with the 户籍 for the batch, not one a kind
-    (1M people: 10.5 s of the import in the join's 187 builds of the 户籍 side)."""
+    (1M people, a batch's 16 kinds: 0.27 s instead of 0.45 s)."""
     rows = " UNION ALL ".join(
         f"""SELECT {order} AS kind_order, source_file, row_number, id_number, name
             FROM src_{kind} WHERE as_of = $as_of AND batch = $batch AND name IS NOT NULL"""
@@ -95,11 +95,9 @@ def _name_mismatches(
     reports = {(f.source_file, f.kind): f for f in result.files}
     # (place among the batch's kinds, kind) of the kinds whose rows name a person.
     named = [
-        (order, kind_name)
-        for order, kind_name in enumerate(result.kinds_accepted)
-        if kind_name != "hukou"
-        and sources.kinds[kind_name].person
-        and "name" in [f.name for f in sources.kinds[kind_name].fields]
+        (order, kind.name)
+        for order, kind in enumerate(sources.kinds[k] for k in result.kinds_accepted)
+        if kind.name != "hukou" and kind.person and "name" in [f.name for f in kind.fields]
     ]
     rows = []
     found = (
