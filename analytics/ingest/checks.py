@@ -14,13 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from analytics.ids import ID_CHECK, ID_WEIGHTS, MIN_BIRTH_YEAR, normalize_uscc
+from analytics.ids import (
+    ID_CHECK,
+    ID_WEIGHTS,
+    MIN_BIRTH_YEAR,
+    USCC_CHARS,
+    USCC_WEIGHTS,
+    normalize_uscc,
+)
 from analytics.ingest.loading import Table
 from analytics.ingest.records import NO_PROBLEM, REASON_RANK
 from analytics.sources import Field, Kind, Sources
@@ -243,11 +251,18 @@ def id_layers(k: str, j: int) -> list[str]:
 
 
 def _value_map(
-    con: duckdb.DuckDBPyConnection, t: Table, col: int, f: Field, ctx: Context, sources: Sources
+    con: duckdb.DuckDBPyConnection,
+    t: Table,
+    col: int,
+    f: Field,
+    ctx: Context,
+    sources: Sources,
+    name: str = "",
 ) -> str:
     """A table (raw, k, v, rank, warn): each distinct cell of a column as written,
-    cleaned, and the verdict on it; cells that clean to '' are left out."""
-    name = f"_ingest_map_{t.seq}_{f.name}"
+    cleaned, and the verdict on it; cells that clean to '' are left out. It is
+    ``name`` when given (a table of another database), else a temporary table."""
+    table_name = name or f"_ingest_map_{t.seq}_{f.name}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _ingest_values AS
             SELECT raw, k FROM (SELECT raw, {clean_sql("raw")} AS k
@@ -256,9 +271,16 @@ def _value_map(
             WHERE k <> ''""",
         {**FOLD_PARAMS, "header": t.located.header_index},
     )
-    pairs = con.execute("SELECT raw, k FROM _ingest_values").fetchall()
-    verdicts: dict[str, tuple[Any, int, bool]] = {}
     refined = REFINED.get((t.kind.name, f.name))
+    # Credit codes have about as many values as rows: the ASCII ones are checked in SQL.
+    in_sql = f.type == "uscc" and refined is None
+    ascii_only = "strlen(k) = length(k)"
+    pairs = con.execute(
+        f"SELECT raw, k FROM _ingest_values WHERE NOT ({ascii_only})"
+        if in_sql
+        else "SELECT raw, k FROM _ingest_values"
+    ).fetchall()
+    verdicts: dict[str, tuple[Any, int, bool]] = {}
     for _, k in pairs:
         if k not in verdicts:
             if refined is not None:
@@ -277,9 +299,60 @@ def _value_map(
         }
     )
     con.register("_ingest_checked", table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _ingest_checked")
+    temp = "" if name else "TEMP "
+    checked = "SELECT * FROM _ingest_checked"
+    if in_sql:
+        bad, warn = _verdict(f, "invalid_uscc")
+        checked += f""" UNION ALL
+            SELECT raw, k, CASE WHEN ok THEN u END,
+                   (CASE WHEN ok THEN {NO_PROBLEM} ELSE {bad} END)::SMALLINT,
+                   NOT ok AND {warn}
+            FROM (SELECT raw, k, u, {uscc_ok_sql("u")} AS ok
+                  FROM (SELECT raw, k, upper(k) AS u FROM _ingest_values WHERE {ascii_only}))"""
+    con.execute(f"CREATE OR REPLACE {temp}TABLE {table_name} AS {checked}")
     con.unregister("_ingest_checked")
-    return name
+    return table_name
+
+
+def uscc_ok_sql(u: str) -> str:
+    """Whether an upper-cased ASCII cell ``u`` is a credit code by GB 32100, as
+    :func:`analytics.ids.normalize_uscc` checks it: 18 characters of the code's
+    alphabet, the last the check character of the first 17."""
+    chars = f"'{USCC_CHARS}'"
+    alphabet = "".join(sorted(set(USCC_CHARS)))
+    total = " + ".join(
+        f"(instr({chars}, substr({u}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(USCC_WEIGHTS)
+    )
+    return f"""(regexp_full_match({u}, '[{re.escape(alphabet)}]{{18}}')
+        AND substr({u}, 18, 1) = substr({chars}, ((31 - ({total}) % 31) % 31) + 1, 1))"""
+
+
+def _region_free(t: Table, f: Field) -> bool:
+    """Whether the verdicts on a field's values do not depend on the batch's region."""
+    if f.type in ("text", "id"):
+        return False  # checked in the table's query, not through a value map
+    if (t.kind.name, f.name) in REFINED:
+        return REFINED[t.kind.name, f.name] is not _street
+    return f.type in ("uscc", "date", "number", "enum", "region_code")
+
+
+def early_value_maps(
+    con: duckdb.DuckDBPyConnection,
+    t: Table,
+    as_of: dt.date,
+    sources: Sources,
+    name: Callable[[str], str],
+) -> dict[str, str]:
+    """The value maps of a table's fields whose verdicts do not depend on the region
+    (made before the batch's region is known, while the batch before it is checked),
+    each the table ``name(field)``; by field name."""
+    ctx = Context(as_of, "")
+    out = {}
+    for f in t.kind.fields:
+        col = t.located.columns.get(f.name)
+        if col is not None and _region_free(t, f):
+            out[f.name] = _value_map(con, t, col, f, ctx, sources, name(f.name))
+    return out
 
 
 def id_field(t: Table) -> int | None:
@@ -300,8 +373,15 @@ def _none_of_sql(t: Table, names: tuple[str, ...]) -> str:
     return " AND ".join(parts) or "true"
 
 
-def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources: Sources) -> str:
-    """A query for the checked data rows of a table (its value maps are made here): per field its value ``v{j}`` (and ``u{j}``,
+def check_table(
+    con: duckdb.DuckDBPyConnection,
+    t: Table,
+    ctx: Context,
+    sources: Sources,
+    maps: dict[str, str] | None = None,
+) -> str:
+    """A query for the checked data rows of a table (its value maps are made here,
+    but for those in ``maps``, by field): per field its value ``v{j}`` (and ``u{j}``,
     see :func:`may_warn`); the row's first problem ``m`` (its rank, NO_PROBLEM when
     none) in field ``ff``; the ID shown ``sid``."""
     inner, fields, joins, layers = ["pos", "row_number"], [], [], []
@@ -331,9 +411,8 @@ def check_table(con: duckdb.DuckDBPyConnection, t: Table, ctx: Context, sources:
         else:
             if f"c{col}" not in inner:
                 inner.append(f"c{col}")
-            joins.append(
-                f"LEFT JOIN {_value_map(con, t, col, f, ctx, sources)} m{j} ON m{j}.raw = d.c{col}"
-            )
+            made = (maps or {}).get(f.name) or _value_map(con, t, col, f, ctx, sources)
+            joins.append(f"LEFT JOIN {made} m{j} ON m{j}.raw = d.c{col}")
             fields.append(
                 (
                     f"CASE WHEN m{j}.warn THEN NULL ELSE m{j}.v END",

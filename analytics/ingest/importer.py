@@ -20,7 +20,10 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,14 @@ import duckdb
 from analytics import published, store
 from analytics.config import Config, load_config
 from analytics.ingest.batches import batch_date, batch_files, expand_batches, manifest
-from analytics.ingest.checks import FOLD_PARAMS, Context, check_table, clean_sql
-from analytics.ingest.loading import Table, load_file
+from analytics.ingest.checks import (
+    FOLD_PARAMS,
+    Context,
+    check_table,
+    clean_sql,
+    early_value_maps,
+)
+from analytics.ingest.loading import SCRATCH, Table, attach_scratch, load_file, raw_table
 from analytics.ingest.records import BatchResult, FileReport, ImportRejected
 from analytics.ingest.settle import (
     ISSUES_DDL,
@@ -117,20 +126,27 @@ def _resolve_region(
     return region
 
 
-def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], FileReport, list[str]]:
-    """Features of a GeoJSON boundary file, with a report and the reasons of rejected features."""
+def parse_boundaries(path: Path) -> list[dict[str, Any]]:
+    """The features of a GeoJSON boundary file, unchecked."""
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-        features = data["features"] if data.get("type") == "FeatureCollection" else [data]
+        return data["features"] if data.get("type") == "FeatureCollection" else [data]
     except (ValueError, KeyError, AttributeError, UnicodeDecodeError) as exc:
         raise ImportRejected(
             f"{path.name}: 不是有效的 GeoJSON (not valid GeoJSON): {exc}", file=path.name
         ) from exc
+
+
+def check_boundaries(
+    name: str, features: list[dict[str, Any]], region: str
+) -> tuple[list[dict[str, Any]], FileReport, list[str]]:
+    """The features of the boundary file ``name`` kept, with a report and the
+    reasons of rejected features."""
     out, errors = [], []
     for i, feat in enumerate(features, start=1):
         props = feat.get("properties") or {}
         code = clean(str(props.get("code", "") or ""))
-        name = clean(str(props.get("name", "") or ""))
+        label = clean(str(props.get("name", "") or ""))
         geom = feat.get("geometry")
         if len(code) == 12 and code.endswith("000"):
             code = code[:9]
@@ -148,7 +164,7 @@ def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], File
         out.append(
             {
                 "code": code,
-                "name": name,
+                "name": label,
                 "level": props.get("level") or level,
                 "geometry": json.dumps(geom, ensure_ascii=False),
             }
@@ -156,7 +172,7 @@ def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], File
     report = FileReport(
         "",
         dt.date.min,
-        path.name,
+        name,
         "boundaries",
         read=len(features),
         accepted=len(out),
@@ -166,26 +182,171 @@ def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], File
     return out, report, errors
 
 
+def read_boundaries(path: Path, region: str) -> tuple[list[dict[str, Any]], FileReport, list[str]]:
+    """Features of a GeoJSON boundary file, with a report and the reasons of rejected features."""
+    return check_boundaries(path.name, parse_boundaries(path), region)
+
+
 def _check_kinds(
     con: duckdb.DuckDBPyConnection,
     tables: list[Table],
     ctx: Context,
     sources: Sources,
     reports: dict[int, FileReport],
+    maps: dict[int, dict[str, str]] | None = None,
 ) -> list[str]:
-    """Check every table, settle each kind; the kinds (in table order) with rows read."""
+    """Check every table, settle each kind; the kinds (in table order) with rows read.
+    ``maps`` holds the value maps made while the batch was read, by table and field."""
+    maps = maps or {}
     by_kind: dict[str, list[Table]] = {}
     for t in tables:
         by_kind.setdefault(t.kind.name, []).append(t)
     for ts in by_kind.values():
-        checked = [check_table(con, t, ctx, sources) for t in ts]
+        checked = [check_table(con, t, ctx, sources, maps.get(t.seq)) for t in ts]
         settled = settle_kind(con, ts[0].kind, checked)
         count_kind(con, settled, reports)
         collect_issues(con, ts[0].kind, settled, ts)
         for t in ts:
             con.execute(f"DROP TABLE {t.raw}")
+            for made in maps.get(t.seq, {}).values():
+                con.execute(f"DROP TABLE {made}")
     count_warnings(con, reports)
     return list(by_kind)
+
+
+@dataclass
+class LoadedBatch:
+    """A batch folder whose tables of cells are read (:func:`load_batch`), not checked."""
+
+    folder: Path
+    meta: dict[str, Any]
+    as_of: dt.date
+    geo: list[Path]
+    ignored: list[str]
+    tables: list[Table]
+    # The features of the batch's one boundary file, or why it cannot be read (raised
+    # where the batch's checks reach the file, so errors keep their order).
+    features: list[dict[str, Any]] | None = None
+    unreadable: ImportRejected | None = None
+    # The value maps made as the tables were read (early_value_maps), by table and field.
+    maps: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+def load_batch(
+    folder: Path,
+    con: duckdb.DuckDBPyConnection,
+    sources: Sources,
+    workdir: Path,
+    *,
+    config: Config,
+    today: dt.date | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    tag: str = "0",
+    stop: threading.Event | None = None,
+) -> LoadedBatch:
+    """Read a batch folder's tables of cells into :data:`SCRATCH` on ``con``
+    (named by ``tag``), each file within ``[limits] file_read_seconds``; nothing is
+    checked. ``stop``, once set, ends the reading before the next file."""
+    limits = config.limits
+    if not folder.is_dir():
+        raise ImportRejected(f"{folder}: 不是文件夹 (not a batch folder)", file=str(folder))
+    meta = manifest(folder)
+    as_of = batch_date(folder, meta, today)
+    tabular, geo, ignored = batch_files(folder)
+    if not tabular and not geo:
+        raise ImportRejected(
+            f"{folder.name}: 没有可导入的文件 (no .csv/.xlsx/.geojson files)", file=folder.name
+        )
+    attach_scratch(con)
+    tables: list[Table] = []
+    maps: dict[int, dict[str, str]] = {}
+    for k, p in enumerate(tabular):
+        if stop is not None and stop.is_set():
+            break
+        if progress:
+            progress(p.name, k, len(tabular) + len(geo))
+        seq = len(tables)
+        tables += read_within(
+            con,
+            limits.file_read_seconds,
+            folder.name,
+            p.name,
+            lambda p=p, seq=seq: load_file(con, p, sources, seq, workdir, limits, folder.name, tag),
+        )
+        for t in tables[seq:]:
+            maps[t.seq] = early_value_maps(
+                con, t, as_of, sources, lambda f, t=t: raw_table(tag, t.seq, f"map_{f}")
+            )
+    loaded = LoadedBatch(folder, meta, as_of, geo, ignored, tables, maps=maps)
+    if len(geo) == 1 and not (stop is not None and stop.is_set()):
+        if progress:
+            progress(geo[0].name, len(tabular), len(tabular) + len(geo))
+        try:
+            loaded.features = read_within(
+                con,
+                limits.file_read_seconds,
+                folder.name,
+                geo[0].name,
+                lambda: parse_boundaries(geo[0]),
+            )
+        except ImportRejected as exc:
+            loaded.unreadable = exc
+    return loaded
+
+
+def check_batch(
+    loaded: LoadedBatch,
+    con: duckdb.DuckDBPyConnection,
+    sources: Sources,
+    *,
+    config: Config,
+    known_region: str | None = None,
+) -> tuple[BatchResult, list[str]]:
+    """Check a read batch into temporary tables of ``con``; nothing is written.
+    Its tables of cells are dropped as they are checked. ``known_region`` is the
+    region the database already holds.
+
+    Returns the result and the source file of each table, by its place."""
+    folder, tables, geo = loaded.folder, loaded.tables, loaded.geo
+    region = _resolve_region(loaded.meta, con, tables, config.region_code, known_region)
+    result = BatchResult(folder.name, loaded.as_of, region, str(folder.resolve()))
+    result.notices = [f"已忽略 (ignored, not a data file): {n}" for n in loaded.ignored]
+    reports = {
+        t.seq: FileReport(
+            folder.name,
+            loaded.as_of,
+            t.source_file,
+            t.kind.name,
+            encoding=t.encoding,
+            sheet=t.sheet,
+            header_row=t.header_row,
+        )
+        for t in tables
+    }
+    result.files = list(reports.values())
+    con.execute(ISSUES_DDL)
+    kinds = _check_kinds(con, tables, Context(loaded.as_of, region), sources, reports, loaded.maps)
+    result.kinds_accepted = kinds
+    if len(geo) > 1:
+        raise ImportRejected(
+            f"{folder.name}: 一个批次只能有一个边界文件 (one GeoJSON per batch): "
+            + "、".join(p.name for p in geo),
+            file=geo[1].name,
+        )
+    for p in geo:
+        if loaded.unreadable is not None:
+            raise loaded.unreadable
+        feats, report, errors = check_boundaries(p.name, loaded.features or [], region)
+        report.batch, report.as_of = folder.name, loaded.as_of
+        result.boundaries = feats
+        result.files.append(report)
+        if errors:
+            con.executemany(
+                "INSERT INTO _ingest_issues VALUES (1, 0, 0, 0, ?, ?, 0, 'boundaries', "
+                "'invalid_address_code', '', ?, 'error', 'code', ?)",
+                [[i, p.name, e, e] for i, e in enumerate(errors)],
+            )
+    return result, [t.source_file for t in tables]
 
 
 def read_batch(
@@ -206,73 +367,10 @@ def read_batch(
 
     Returns the result and the source file of each table, by its place."""
     config = config or load_config()
-    limits = config.limits
-    if not folder.is_dir():
-        raise ImportRejected(f"{folder}: 不是文件夹 (not a batch folder)", file=str(folder))
-    meta = manifest(folder)
-    as_of = batch_date(folder, meta, today)
-    tabular, geo, ignored = batch_files(folder)
-    if not tabular and not geo:
-        raise ImportRejected(
-            f"{folder.name}: 没有可导入的文件 (no .csv/.xlsx/.geojson files)", file=folder.name
-        )
-    tables: list[Table] = []
-    for k, p in enumerate(tabular):
-        if progress:
-            progress(p.name, k, len(tabular) + len(geo))
-        seq = len(tables)
-        tables += read_within(
-            con,
-            limits.file_read_seconds,
-            folder.name,
-            p.name,
-            lambda p=p, seq=seq: load_file(con, p, sources, seq, workdir, limits, folder.name),
-        )
-    region = _resolve_region(meta, con, tables, config.region_code, known_region)
-    result = BatchResult(folder.name, as_of, region, str(folder.resolve()))
-    result.notices = [f"已忽略 (ignored, not a data file): {n}" for n in ignored]
-    reports = {
-        t.seq: FileReport(
-            folder.name,
-            as_of,
-            t.source_file,
-            t.kind.name,
-            encoding=t.encoding,
-            sheet=t.sheet,
-            header_row=t.header_row,
-        )
-        for t in tables
-    }
-    result.files = list(reports.values())
-    con.execute(ISSUES_DDL)
-    kinds = _check_kinds(con, tables, Context(as_of, region), sources, reports)
-    result.kinds_accepted = kinds
-    if len(geo) > 1:
-        raise ImportRejected(
-            f"{folder.name}: 一个批次只能有一个边界文件 (one GeoJSON per batch): "
-            + "、".join(p.name for p in geo),
-            file=geo[1].name,
-        )
-    for p in geo:
-        if progress:
-            progress(p.name, len(tabular), len(tabular) + len(geo))
-        feats, report, errors = read_within(
-            con,
-            limits.file_read_seconds,
-            folder.name,
-            p.name,
-            lambda p=p: read_boundaries(p, region),
-        )
-        report.batch, report.as_of = folder.name, as_of
-        result.boundaries = feats
-        result.files.append(report)
-        if errors:
-            con.executemany(
-                "INSERT INTO _ingest_issues VALUES (1, 0, 0, 0, ?, ?, 0, 'boundaries', "
-                "'invalid_address_code', '', ?, 'error', 'code', ?)",
-                [[i, p.name, e, e] for i, e in enumerate(errors)],
-            )
-    return result, [t.source_file for t in tables]
+    loaded = load_batch(
+        folder, con, sources, workdir, config=config, today=today, progress=progress
+    )
+    return check_batch(loaded, con, sources, config=config, known_region=known_region)
 
 
 def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
@@ -302,6 +400,24 @@ def import_batches(
         raise ImportRejected(str(exc)) from exc
 
 
+class _Progress:
+    """The import's progress line, told by the thread that reads batches ahead and
+    the one that checks them; each batch an equal share of the bar, each file of
+    it an equal part."""
+
+    def __init__(self, report: Callable[[str, float], None], batches: int) -> None:
+        self.report = report
+        self.batches = batches
+        self.lock = threading.Lock()
+
+    def files(self, i: int) -> Callable[[str, int, int], None]:
+        def each_file(name: str, done: int, files: int) -> None:
+            with self.lock:
+                self.report(f"读取 {name}", (i + done / max(files, 1)) / self.batches)
+
+        return each_file
+
+
 def _import_locked(
     paths: Iterable[str | Path],
     db: Path,
@@ -312,32 +428,50 @@ def _import_locked(
     sources = load_sources()
     con = store.connect(db)
     stage = con.cursor()  # the batches' temporary tables, outside the transaction
+    # Reads the next batch's files while one is checked and written: reading is
+    # mostly one core's work (Python, the Excel reader), checking DuckDB's.
+    ahead = con.cursor()
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuomian-read")
+    stop = threading.Event()
     workdir = Path(tempfile.mkdtemp(prefix="kuomian-import-"))
     try:
         # DuckDB spills to disk above this; the rest of the process stays well below it.
         # The value is checked by analytics.config (a number and a unit), so it is safe here.
         con.execute(f"SET memory_limit = '{config.limits.memory_limit}'")
+        attach_scratch(con)
         folders = expand_batches(
             [Path(p) for p in paths], workdir, config.limits.max_unzipped_bytes
         )
+        told = _Progress(progress, len(folders)) if progress else None
+
+        def load(i: int) -> LoadedBatch:
+            return load_batch(
+                folders[i],
+                ahead,
+                sources,
+                workdir,
+                config=config,
+                today=today,
+                progress=told.files(i) if told else None,
+                tag=str(i),
+                stop=stop,
+            )
+
         results: list[BatchResult] = []
         con.execute("BEGIN TRANSACTION")
         try:
             seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches")
-            for i, folder in enumerate(folders):
-
-                def each_file(name: str, done: int, files: int, i: int = i) -> None:
-                    # Each batch an equal share of the bar; each file of it an equal part.
-                    progress(f"读取 {name}", (i + done / max(files, 1)) / len(folders))
-
-                result, files = read_batch(
-                    folder,
+            pending: Future[LoadedBatch] | None = reader.submit(load, 0) if folders else None
+            for i in range(len(folders)):
+                assert pending is not None
+                # A batch's reading fails here, after every batch before it was checked.
+                loaded = pending.result()
+                pending = reader.submit(load, i + 1) if i + 1 < len(folders) else None
+                result, files = check_batch(
+                    loaded,
                     stage,
                     sources,
-                    workdir,
                     config=config,
-                    today=today,
-                    progress=each_file if progress else None,
                     known_region=store.get_meta(con, "region_code"),
                 )
                 seq += 1
@@ -348,6 +482,9 @@ def _import_locked(
                 results.append(result)
             con.execute("COMMIT")
         except BaseException:
+            stop.set()
+            ahead.interrupt()
+            reader.shutdown(wait=True, cancel_futures=True)
             con.execute("ROLLBACK")
             raise
         # Readers see the new accounting and problems now; the registry in use
@@ -357,6 +494,10 @@ def _import_locked(
             progress("完成", 1.0)
         return results
     finally:
+        stop.set()
+        reader.shutdown(wait=True, cancel_futures=True)
+        ahead.close()
         stage.close()
+        con.execute(f"DETACH DATABASE IF EXISTS {SCRATCH}")
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)

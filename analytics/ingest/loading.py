@@ -48,6 +48,22 @@ from analytics.sources import Kind, Sources
 # record does not have (an empty cell stays '').
 _ABSENT = "\x01"
 
+# An in-memory database of the import's process that holds the tables of cells
+# read, so that a batch can be read on one connection while the batch before it
+# is checked on another (a temporary table is seen by its own connection only).
+SCRATCH = "_kuomian_ingest"
+
+
+def attach_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Attach :data:`SCRATCH` to the database of ``con`` (for all its connections)."""
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
+
+
+def raw_table(tag: str, seq: int, of: str = "cells") -> str:
+    """A table of :data:`SCRATCH` for a batch's table ``seq``: its cells, or what
+    ``of`` names; ``tag`` keeps batches read at once apart."""
+    return f"{SCRATCH}.main._ingest_{tag}_{seq}_{of}"
+
 
 @dataclass
 class Table:
@@ -105,7 +121,7 @@ def _load_rows(con: duckdb.DuckDBPyConnection, raw: str, sheet: Sheet) -> int:
             [c[j] if j < len(c) else None for _, c in sheet.rows], pa.string()
         )
     con.register("_ingest_rows", pa.table(arrays))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM _ingest_rows")
+    con.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM _ingest_rows")
     con.unregister("_ingest_rows")
     return width
 
@@ -144,11 +160,11 @@ def _load_csv_native(
     if encoding in ("utf-8", "utf-8-sig"):
         source = path
     else:
-        source = workdir / f"{raw}.csv"
+        source = workdir / f"{raw.rsplit('.', 1)[-1]}.csv"
         source.write_bytes(data)
     columns = {f"c{i}": "VARCHAR" for i in range(width)}
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {raw} AS
+        f"""CREATE OR REPLACE TABLE {raw} AS
             SELECT n - 1 AS pos, n::INTEGER AS row_number, * EXCLUDE (n)
             FROM (SELECT row_number() OVER () AS n, * FROM read_csv($path,
             columns = $columns, header = false, delim = $delim, quote = '', escape = '',
@@ -171,9 +187,10 @@ def _table(
     encoding: str,
     sheet: str,
     batch: str,
+    tag: str,
     malformed: bool = False,
 ) -> Table:
-    raw = f"_ingest_raw_{seq}"
+    raw = raw_table(tag, seq)
     head = _head(con, raw, width)
     located = locate(label, head, sources, named, batch)
     header_row = head[located.header_index][0]
@@ -190,15 +207,16 @@ def _load_csv(
     workdir: Path,
     batch: str,
     max_columns: int,
+    tag: str,
 ) -> Table:
-    """A CSV into a temporary table. UTF-16 (with its byte order mark) is first
+    """A CSV into a table of cells. UTF-16 (with its byte order mark) is first
     re-encoded to UTF-8 in a streaming pass, then read as a UTF-8 file is."""
-    raw = f"_ingest_raw_{seq}"
+    raw = raw_table(tag, seq)
     codec = utf16_codec(path)
     text_path = path
     try:
         if codec:
-            text_path = workdir / f"{raw}.utf-8.csv"
+            text_path = workdir / f"{raw.rsplit('.', 1)[-1]}.utf-8.csv"
             transcode_to_utf8(path, text_path, codec)
         text, encoding = decode_csv(text_path)
         delimiter = delimiter_of(text)
@@ -218,7 +236,7 @@ def _load_csv(
             text_path.unlink(missing_ok=True)
     named = kinds_in_name(path.stem, sources)
     return _table(
-        con, seq, path.name, width, sources, named, codec or encoding, "", batch, malformed
+        con, seq, path.name, width, sources, named, codec or encoding, "", batch, tag, malformed
     )
 
 
@@ -230,14 +248,16 @@ def load_file(
     workdir: Path,
     limits: Limits | None = None,
     batch: str = "",
+    tag: str = "0",
 ) -> list[Table]:
-    """The tables of one file of the batch ``batch``, each read into a temporary table:
-    a CSV, or the sheets of a workbook named after a kind (else its first sheet)."""
+    """The tables of one file of the batch ``batch``, each read into a table of
+    :data:`SCRATCH` named by ``tag`` (see :func:`raw_table`): a CSV, or the sheets of
+    a workbook named after a kind (else its first sheet)."""
     name = path.name
     bounds = limits or Limits()
     try:
         if path.suffix.lower() == ".csv":
-            return [_load_csv(con, path, sources, seq, workdir, batch, bounds.max_columns)]
+            return [_load_csv(con, path, sources, seq, workdir, batch, bounds.max_columns, tag)]
         sheets = workbook_sheets(path)
         named_sheets = [(i, s, kinds_in_name(s, sources)) for i, s in enumerate(sheets)]
         named_sheets = [(i, s, k) for i, s, k in named_sheets if k]
@@ -262,9 +282,9 @@ def load_file(
                 limit = bounds.max_columns
                 row = next((n for n, c in sheet.rows if any(c[limit:])), sheet.rows[0][0])
                 raise too_wide(width, limit, row)
-            width = _load_rows(con, f"_ingest_raw_{seq + k}", sheet)
+            width = _load_rows(con, raw_table(tag, seq + k), sheet)
             tables.append(
-                _table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet, batch)
+                _table(con, seq + k, label, width, sources, kinds, "xlsx", sheet.sheet, batch, tag)
             )
         return tables
     except UnreadableFile as exc:
