@@ -178,3 +178,82 @@ def test_rejected_import_into_a_new_database_leaves_no_rows(new_db_path, batches
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     if new_db_path.exists():
         assert all(rows == [] for rows in dump(new_db_path).values())
+
+
+# ------------------------------------------------- the batch read ahead (one command)
+
+
+def _other_region(batches: Path, name: str) -> Path:
+    return make_batch(
+        batches,
+        name,
+        {
+            "户籍人口.csv": [
+                ["身份证号", "姓名", "户籍地址编码"],
+                [make_id(1, area="110105"), "张1", "110105001001"],
+            ]
+        },
+        region="110105",
+    )
+
+
+def test_the_first_failing_batch_is_named_though_the_next_is_read_ahead(
+    loaded_db, batches, capsys, dump
+):
+    # The next batch is read while the first is checked; its unreadable file must
+    # not be reported before the first batch's own failure, which its checks find.
+    first = _other_region(batches, "2025Q3")
+    second = bad_batch(batches, "2025Q4")
+    (second / "户籍人口.csv").write_bytes(random.Random(2).randbytes(4000))
+    line = run_rejected(loaded_db, capsys, dump, first, second)
+    assert "530181" in line and "110105" in line and "2025Q4" not in line
+
+
+def test_a_later_batch_that_cannot_be_read_is_named_after_good_ones(
+    loaded_db, batches, capsys, dump
+):
+    first = make_batch(batches, "2025Q2", {"户籍人口.csv": hukou_rows(2)})
+    second = bad_batch(batches, "2025Q3")
+    (second / "户籍人口.csv").write_bytes(random.Random(2).randbytes(4000))
+    line = run_rejected(loaded_db, capsys, dump, first, second)
+    assert "户籍人口.csv" in line and "binary" in line
+
+
+def test_a_failed_batch_stops_the_reading_of_the_next(
+    loaded_db, batches, capsys, dump, monkeypatch
+):
+    import threading
+
+    from analytics.ingest import importer
+
+    first = _other_region(batches, "2025Q3")
+    ahead = bad_batch(batches, "2025Q4")
+    for name in ("在校生.csv", "特困人员.csv"):
+        write_csv(ahead / name, [["身份证号", "姓名"], [make_id(2), "张2"]])
+    last = bad_batch(batches, "2025Q4b")
+    started: list[str] = []
+    failed = threading.Event()
+    real_load, real_check = importer.load_file, importer.check_batch
+
+    def slow_load(con, path, *args, **kwargs):
+        started.append(f"{path.parent.name}/{path.name}")
+        if path.parent.name != "2025Q3":
+            # The batch read ahead is still at its first file when the first batch fails.
+            failed.wait(30)
+            threading.Event().wait(0.2)
+        return real_load(con, path, *args, **kwargs)
+
+    def check(*args, **kwargs):
+        try:
+            return real_check(*args, **kwargs)
+        except BaseException:
+            failed.set()
+            raise
+
+    monkeypatch.setattr(importer, "load_file", slow_load)
+    monkeypatch.setattr(importer, "check_batch", check)
+    line = run_rejected(loaded_db, capsys, dump, first, ahead, last)
+    assert "110105" in line
+    # The reader stopped after the file it was reading, and no thread is left.
+    assert [s for s in started if not s.startswith("2025Q3/")] == ["2025Q4/低保.csv"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("kuomian-read")]

@@ -12,6 +12,14 @@ transaction until the transaction ends, so a batch's tables dropped inside the
 command's transaction would stay to its end, every batch's on top of the last,
 spilling to disk past the memory limit. Checked rows reach the transaction as
 Arrow streams (:mod:`analytics.ingest.writing`).
+
+While one batch is checked and written, the next is read on a third
+connection, in a thread (reading is mostly one core's work: Python, the Excel
+reader; checking is DuckDB's, on both): its tables of cells go to an attached
+in-memory database both connections see, with the value maps whose verdicts do
+not depend on the region. Whatever the reading finds wrong is raised when the
+batch is reached, after every batch before it was checked, so the first
+failing batch is the one named, as when batches were read one after another.
 """
 
 from __future__ import annotations
