@@ -29,6 +29,7 @@ import json
 import shutil
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -408,6 +409,13 @@ def import_batches(
         raise ImportRejected(str(exc)) from exc
 
 
+# How many batches after the one being checked may be read already: each holds its
+# cells in memory (under the import's memory limit, spilling past it). 1M demo,
+# the same hour: 1 ahead 72.1/68.6 s, 2 ahead 69.2/67.9 s, 3 ahead 65.5/106.9 s
+# (a noisy run), peak 1.81, 1.78 and 1.96 GB.
+READ_AHEAD = 2
+
+
 class _Progress:
     """The import's progress line, told by the thread that reads batches ahead and
     the one that checks them; each batch an equal share of the bar, each file of
@@ -469,12 +477,16 @@ def _import_locked(
         con.execute("BEGIN TRANSACTION")
         try:
             seq = store.scalar(con, "SELECT coalesce(max(import_seq), 0) FROM import_batches")
-            pending: Future[LoadedBatch] | None = reader.submit(load, 0) if folders else None
+            # Batches being read, oldest first: the one to check next and up to
+            # READ_AHEAD after it (small batches are read while a large one is checked).
+            pending: deque[Future[LoadedBatch]] = deque(
+                reader.submit(load, k) for k in range(min(len(folders), READ_AHEAD + 1))
+            )
             for i in range(len(folders)):
-                assert pending is not None
                 # A batch's reading fails here, after every batch before it was checked.
-                loaded = pending.result()
-                pending = reader.submit(load, i + 1) if i + 1 < len(folders) else None
+                loaded = pending.popleft().result()
+                if i + READ_AHEAD + 1 < len(folders):
+                    pending.append(reader.submit(load, i + READ_AHEAD + 1))
                 result, files = check_batch(
                     loaded,
                     stage,
